@@ -1,0 +1,447 @@
+"""The autograd machinery: grad mode, naming scopes, ``Function`` and the backward engine.
+
+A ``Function`` instance is at once the context handed to ``forward``/``backward`` (``ctx``) and the node
+of the graph: it remembers its input tensors (``ctx.parents``) and what ``forward`` saved. The tensor an
+op produces points at it through ``Tensor.grad_fn``. Nodes hold their inputs, never their output (only a
+weak reference), so a graph has no reference cycles and dies with its last tensor.
+"""
+import contextlib
+import threading
+import weakref
+
+import numpy as np
+
+# ----------------------------------------------------------------------------------------------------
+# Grad mode
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_grad_mode = _GradMode()
+
+
+def is_grad_enabled():
+    """True when operations record a graph (the default)."""
+    return _grad_mode.enabled
+
+
+class _SetGradMode(contextlib.ContextDecorator):
+    """Context manager and decorator that switches graph recording on or off inside its block."""
+
+    def __init__(self, enabled):
+        self._enabled = enabled
+        self._previous = []
+
+    def __enter__(self):
+        self._previous.append(_grad_mode.enabled)
+        _grad_mode.enabled = self._enabled
+        return self
+
+    def __exit__(self, *exc):
+        _grad_mode.enabled = self._previous.pop()
+        return False
+
+
+def no_grad():
+    """``with no_grad():`` (or ``@no_grad()``): build no graph at all, e.g. for inference and optimizer steps."""
+    return _SetGradMode(False)
+
+
+def enable_grad():
+    """``with enable_grad():`` (or ``@enable_grad()``): record a graph again inside a ``no_grad`` block."""
+    return _SetGradMode(True)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Naming scopes: every node remembers the scope it was created in, so pictures can group nodes by module.
+
+
+class _ScopeStack(threading.local):
+    current = None  # a tuple of names from the outermost scope inwards, or None at top level
+
+
+_scopes = _ScopeStack()
+
+
+@contextlib.contextmanager
+def name_scope(name):
+    """Group the operations made inside the block under ``name`` (nested scopes join with '/').
+
+    ``nn.Module.__call__`` enters a scope named after the module, so ``tinygrad_dl.viz`` can collapse a
+    module's operations into one box; use it directly to group your own code::
+
+        with name_scope("attention"):
+            scores = q @ k.T
+    """
+    previous = _scopes.current
+    _scopes.current = (previous or ()) + (str(name),)
+    try:
+        yield
+    finally:
+        _scopes.current = previous
+
+
+def current_scope():
+    """The active scope as a tuple of names (empty at top level)."""
+    return _scopes.current or ()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Function
+
+
+class Function:
+    """An operation with a forward and a backward, and (as an instance) a node of the graph.
+
+    Subclass it and write two static methods working on NumPy arrays::
+
+        class Softplus(Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return np.logaddexp(0, x)
+
+            @staticmethod
+            def backward(ctx, grad):
+                (x,) = ctx.saved_tensors
+                return grad * (1 / (1 + np.exp(-x)))
+
+        y = Softplus.apply(t)
+
+    ``backward`` returns one gradient (or None) per input of ``forward``, with the input's shape or a shape
+    that broadcasts to it: the engine sums broadcast dimensions away and casts to the input's dtype.
+    ``ctx.needs_input_grad`` says which inputs need a gradient. Keyword arguments of ``apply`` reach
+    ``forward`` unchanged (they are not differentiated).
+
+    Second derivatives (``backward(create_graph=True)``): the engine then calls ``backward`` with a Tensor
+    ``grad`` and with the saved inputs/output replaced by their Tensors, so a backward written with
+    operators and methods that both ndarray and Tensor have is differentiable again. Arrays saved that are
+    neither an input nor the output (masks, indices, attributes set on ctx) are constants there. An op
+    whose backward cannot work on Tensors sets ``supports_create_graph = False`` and gets a clear error.
+    """
+
+    __slots__ = ("parents", "needs_input_grad", "saved_tensors", "scope", "_output_ref", "_released",
+                 "_retains_output_grad", "__dict__", "__weakref__")
+
+    supports_create_graph = True
+
+    def save_for_backward(self, *arrays):
+        self.saved_tensors = arrays
+
+    @staticmethod
+    def forward(ctx, *arrays, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    @classmethod
+    def apply(cls, *inputs, **kwargs):
+        """Run ``forward`` on the inputs' arrays; when grad mode is on and an input requires grad, record the node."""
+        arrays = []
+        needs = []
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                needs.append(x.requires_grad)
+            else:
+                if not isinstance(x, (np.ndarray, int, float, bool, np.generic)) and x is not None:
+                    x = np.asarray(x)
+                arrays.append(x)
+                needs.append(False)
+        record = _grad_mode.enabled and True in needs
+        ctx = object.__new__(cls)
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
+        ctx.saved_tensors = ()
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        except (ValueError, IndexError, TypeError) as err:
+            raise _op_error(cls.__name__, err, arrays) from None
+        result = Tensor._wrap(out)
+        if record:
+            ctx.parents = tuple(x if need else None for x, need in zip(inputs, needs))
+            ctx.scope = _scopes.current
+            ctx._output_ref = weakref.ref(result)
+            ctx._released = False
+            ctx._retains_output_grad = False
+            if result.data.dtype.kind not in "fc":
+                raise TypeError(f"{cls.__name__}: produced a {result.data.dtype} tensor from inputs that require "
+                                "grad; a differentiable op must return floating-point values")
+            result.requires_grad = True
+            result.grad_fn = ctx
+        return result
+
+
+def _describe_inputs(arrays):
+    parts = []
+    for a in arrays:
+        if isinstance(a, np.ndarray):
+            parts.append(f"{a.shape} {a.dtype}")
+        else:
+            parts.append(repr(a))
+    return ", ".join(parts)
+
+
+def _op_error(op_name, err, arrays):
+    """Re-raise NumPy's complaint under the op's name, with the shapes and dtypes that caused it."""
+    message = f"{op_name.lower()}: {err} (inputs: {_describe_inputs(arrays)})"
+    return type(err)(message) if not isinstance(err, np.exceptions.AxisError) else ValueError(message)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The backward engine
+
+
+def backward_order(roots):
+    """The nodes (Functions) behind ``roots`` in the order the backward pass visits them.
+
+    A node comes after every node that consumes its output (reverse post-order of an iterative depth-first
+    search: no recursion, so a 100 000-op chain is fine).
+    """
+    if isinstance(roots, Tensor):
+        roots = [roots]
+    order = []
+    visited = set()
+    for root in roots:
+        fn = root.grad_fn
+        if fn is None or fn in visited:
+            continue
+        visited.add(fn)
+        stack = [(fn, iter(fn.parents))]
+        while stack:
+            node, parents = stack[-1]
+            for parent in parents:
+                if parent is not None:
+                    parent_fn = parent.grad_fn
+                    if parent_fn is not None and parent_fn not in visited:
+                        visited.add(parent_fn)
+                        stack.append((parent_fn, iter(parent_fn.parents)))
+                        break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def _sum_to_shape(grad, shape):
+    """Sum a gradient that was broadcast back down to ``shape`` (works on arrays and Tensors)."""
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if extra or grad.shape != shape:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def _fit_grad(grad, tensor, node):
+    """Give ``grad`` the shape and dtype of ``tensor`` (the input it belongs to)."""
+    if not isinstance(grad, (np.ndarray, Tensor)):
+        grad = np.asarray(grad, dtype=tensor.data.dtype)
+    if grad.shape != tensor.data.shape:
+        try:
+            np.broadcast_shapes(grad.shape, tensor.data.shape)
+        except ValueError:
+            raise RuntimeError(f"{node.name}.backward returned a gradient of shape {grad.shape} for an input of "
+                               f"shape {tensor.data.shape}") from None
+        if grad.ndim < tensor.data.ndim or any(g < t for g, t in zip(grad.shape[::-1], tensor.data.shape[::-1])):
+            grad = _expand(grad, tensor.data.shape)
+        if grad.shape != tensor.data.shape:
+            grad = _sum_to_shape(grad, tensor.data.shape)
+    if grad.dtype != tensor.data.dtype:
+        grad = grad.astype(tensor.data.dtype)
+    return grad
+
+
+def _expand(grad, shape):
+    if isinstance(grad, Tensor):
+        return grad.broadcast_to(np.broadcast_shapes(grad.shape, shape))
+    return np.broadcast_to(grad, np.broadcast_shapes(grad.shape, shape))
+
+
+def _lift_saved(node):
+    """For create_graph: the saved arrays as Tensors (the node's inputs and output keep their graph)."""
+    by_id = {}
+    out = node._output_ref()
+    if out is not None:
+        by_id[id(out.data)] = out
+    for parent in node.parents:
+        if parent is not None:
+            by_id[id(parent.data)] = parent
+    lifted = []
+    for saved in node.saved_tensors:
+        if isinstance(saved, np.ndarray):
+            saved = by_id.get(id(saved)) or Tensor(saved)
+        lifted.append(saved)
+    return tuple(lifted)
+
+
+def _seed_grad(root, grad, create_graph):
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(f"backward: grad can be created implicitly only for a scalar output, but the output "
+                               f"has shape {root.data.shape}; pass grad= with that shape")
+        seed = np.ones_like(root.data)
+    else:
+        values = grad.data if isinstance(grad, Tensor) else grad
+        seed = np.array(values, dtype=root.data.dtype)  # a copy: the engine may accumulate into it
+        if seed.shape != root.data.shape:
+            raise RuntimeError(f"backward: grad has shape {seed.shape} but the output has shape {root.data.shape}")
+        if create_graph and isinstance(grad, Tensor):
+            return grad
+    return Tensor(seed) if create_graph else seed
+
+
+def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inputs=None, on_step=None):
+    """Backpropagate from ``roots`` (a Tensor or a list) seeded with ``grads``.
+
+    With ``inputs`` (a list of tensors), return their gradients instead of accumulating into ``.grad``.
+    ``on_step(step, node, grad_of_output, input_grads)`` is called for every node visited (used by viz).
+    """
+    if isinstance(roots, Tensor):
+        roots, grads = [roots], [grads]
+    elif grads is None:
+        grads = [None] * len(roots)
+    if create_graph and not retain_graph:
+        retain_graph = True
+    pending = {}  # node -> accumulated gradient of its output
+    owned = set()  # nodes whose pending buffer the engine allocated (safe to add into in place)
+    leaf_grads = {}  # id(leaf) -> [leaf, accumulated gradient]
+    for root, grad in zip(roots, grads):
+        if not root.requires_grad:
+            raise RuntimeError("backward: the tensor does not require grad and has no grad_fn; create its inputs "
+                               "with requires_grad=True (or call requires_grad_()) before computing it")
+        seed = _seed_grad(root, grad, create_graph)
+        _accumulate(root, seed, pending, owned, leaf_grads, create_graph)
+    capture = None if inputs is None else {id(t): t for t in inputs}
+    captured = {}
+    with _SetGradMode(create_graph):
+        for step, node in enumerate(backward_order(roots)):
+            grad = pending.pop(node, None)
+            if grad is None:
+                continue
+            if node._released:
+                raise RuntimeError(f"backward: trying to backward through {node.name} a second time, but its saved "
+                                   "values were freed after the first backward; pass retain_graph=True to the "
+                                   "first backward() if you need to backpropagate twice")
+            if node._retains_output_grad or capture is not None:
+                _deliver_output_grad(node, grad, capture, captured)
+            input_grads = _call_backward(node, grad, create_graph)
+            if on_step is not None:
+                on_step(step, node, grad, input_grads)
+            for parent, input_grad in zip(node.parents, input_grads):
+                if parent is not None and input_grad is not None:
+                    _accumulate(parent, _fit_grad(input_grad, parent, node), pending, owned, leaf_grads,
+                                create_graph)
+            if not retain_graph:
+                node.saved_tensors = None
+                node._released = True
+    return _finish_leaves(leaf_grads, capture, captured, inputs)
+
+
+def _call_backward(node, grad, create_graph):
+    if create_graph:
+        if not node.supports_create_graph:
+            raise RuntimeError(f"backward: {node.name} does not support create_graph=True (its backward is not "
+                               "itself differentiable)")
+        saved = node.saved_tensors
+        node.saved_tensors = _lift_saved(node)
+        try:
+            input_grads = type(node).backward(node, grad)
+        finally:
+            node.saved_tensors = saved
+    else:
+        input_grads = type(node).backward(node, grad)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    if len(input_grads) != len(node.parents):
+        raise RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients for "
+                           f"{len(node.parents)} inputs")
+    return input_grads
+
+
+def _accumulate(tensor, grad, pending, owned, leaf_grads, create_graph):
+    node = tensor.grad_fn
+    if node is None:
+        entry = leaf_grads.get(id(tensor))
+        if entry is None:
+            leaf_grads[id(tensor)] = [tensor, grad]
+        else:
+            entry[1] = entry[1] + grad
+        return
+    current = pending.get(node)
+    if current is None:
+        pending[node] = grad
+    elif node in owned and not create_graph:
+        current += grad
+    else:
+        pending[node] = current + grad
+        owned.add(node)
+
+
+def _deliver_output_grad(node, grad, capture, captured):
+    out = node._output_ref()
+    if out is None:
+        return
+    if capture is not None:
+        if id(out) in capture:
+            captured[id(out)] = grad
+    elif out._retains_grad:
+        out.grad = _as_grad_tensor(grad)
+
+
+def _finish_leaves(leaf_grads, capture, captured, inputs):
+    if capture is not None:
+        for key, (leaf, grad) in leaf_grads.items():
+            if key in capture:
+                captured[key] = grad
+        return [None if id(t) not in captured else _as_grad_tensor(captured[id(t)], copy=True) for t in inputs]
+    seen = set()
+    for leaf, grad in leaf_grads.values():
+        # Two leaves can receive the very same array (a + b): give each its own.
+        copy = id(grad) in seen
+        seen.add(id(grad))
+        if leaf.grad is None:
+            leaf.grad = _as_grad_tensor(grad, copy=copy)
+        elif isinstance(grad, Tensor):
+            leaf.grad = leaf.grad + grad
+        else:
+            leaf.grad = Tensor(leaf.grad.data + grad)
+    return None
+
+
+def _as_grad_tensor(grad, copy=False):
+    if isinstance(grad, Tensor):
+        return grad
+    if copy or not grad.flags.writeable:
+        grad = np.array(grad)
+    return Tensor(grad)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned as a list, without touching ``.grad``.
+
+    Like ``torch.autograd.grad``: ``outputs`` is a Tensor or a list, ``grad_outputs`` their seeds (None for
+    scalars). An input the outputs do not depend on gets None.
+    """
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    for t in inputs:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError("grad: every input must be a Tensor that requires grad")
+    if isinstance(outputs, Tensor):
+        outputs = [outputs]
+        grad_outputs = [grad_outputs]
+    result = run_backward(list(outputs), grad_outputs, retain_graph, create_graph, inputs=inputs)
+    return result
+
+
+from .tensor import Tensor  # noqa: E402  (tensor.py builds on Function; imported last to close the cycle)
