@@ -279,7 +279,8 @@ def _lift_saved(node):
     lifted = []
     for saved in node.saved_tensors:
         if isinstance(saved, np.ndarray):
-            saved = by_id.get(id(saved)) or Tensor(saved)
+            lifted_tensor = by_id.get(id(saved))
+            saved = Tensor(saved) if lifted_tensor is None else lifted_tensor
         lifted.append(saved)
     return tuple(lifted)
 

@@ -1,0 +1,560 @@
+"""The primitive operations. Each is a ``Function``; its backward sits right below its forward.
+
+Backward formulas use only operators and methods that both ``numpy.ndarray`` and ``Tensor`` have, so the
+same code runs on arrays in the normal case and on Tensors under ``backward(create_graph=True)``.
+Constant arrays (masks, signs) are kept as ctx attributes; values whose derivative matters go through
+``save_for_backward``. The engine reduces broadcast gradients and casts dtypes, so binary ops return the
+gradient at the output's shape.
+"""
+import math
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
+
+from .autograd import Function
+from .tensor import Tensor
+
+
+def _log(x):
+    return x.log() if isinstance(x, Tensor) else np.log(x)
+
+
+def _exp(x):
+    return x.exp() if isinstance(x, Tensor) else np.exp(x)
+
+
+def _broadcast_to(x, shape):
+    return x.broadcast_to(shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
+
+
+def _zeros_then_add(grad, shape, index):
+    """Scatter ``grad`` into zeros of ``shape`` at ``index`` (repeated indices add up)."""
+    if isinstance(grad, Tensor):
+        return ScatterAdd.apply(grad, shape=shape, index=index)
+    return ScatterAdd.forward(None, grad, shape=shape, index=index)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Elementwise binary ops (NumPy broadcasting; a Python scalar never changes the tensor's dtype)
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad / b
+        return (grad_a if need_a else None), (-grad_a * a / b if need_b else None)
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad * b * a ** (b - 1) if need_a else None
+        grad_b = grad * out * _log(a) if need_b else None  # d(a^b)/db = a^b log a (a > 0)
+        return grad_a, grad_b
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a_wins = a >= b  # ties send the gradient to a
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * ctx.a_wins if need_a else None), (grad * ~ctx.a_wins if need_b else None)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a_wins = a <= b
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * ctx.a_wins if need_a else None), (grad * ~ctx.a_wins if need_b else None)
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, a, b, condition):
+        ctx.condition = np.asarray(condition, dtype=bool)
+        return np.where(ctx.condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_b, _ = ctx.needs_input_grad
+        return (grad * ctx.condition if need_a else None), (grad * ~ctx.condition if need_b else None), None
+
+
+class MatMul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        if np.ndim(a) == 0 or np.ndim(b) == 0:
+            raise ValueError("matmul does not take 0-d operands; use * for scalars")
+        ctx.save_for_backward(a, b)
+        try:
+            return a @ b
+        except ValueError:
+            raise ValueError(f"shapes {np.shape(a)} and {np.shape(b)} are not aligned: "
+                             f"{np.shape(a)[-1]} (last axis of the first) != "
+                             f"{np.shape(b)[-2 if np.ndim(b) > 1 else 0]} "
+                             f"({'second-to-last' if np.ndim(b) > 1 else 'only'} axis of the second)") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:  # dot product: grad is a scalar
+            return (grad * b if need_a else None), (grad * a if need_b else None)
+        if a.ndim == 1:  # (k,) @ (..., k, n): treat a as a row
+            grad_row = grad[..., None, :]
+            grad_a = (grad_row @ b.swapaxes(-1, -2))[..., 0, :] if need_a else None
+            grad_b = a[:, None] @ grad_row if need_b else None
+            return grad_a, grad_b
+        if b.ndim == 1:  # (..., m, k) @ (k,): treat b as a column
+            grad_col = grad[..., None]
+            grad_a = grad_col @ b[None, :] if need_a else None
+            grad_b = (a.swapaxes(-1, -2) @ grad_col)[..., 0] if need_b else None
+            return grad_a, grad_b
+        grad_a = grad @ b.swapaxes(-1, -2) if need_a else None
+        grad_b = a.swapaxes(-1, -2) @ grad if need_b else None
+        return grad_a, grad_b
+
+
+# ---------------------------------------------------------------------------------------------------
+# Elementwise unary ops
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / x
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * 0.5 / out
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)  # saturates to exactly +-1 without overflow
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (1 - out * out)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        # 1 / (1 + e^-x) written as e^(-log(1 + e^-x)): no overflow for large |x|, accurate in both tails
+        out = np.exp(-np.logaddexp(0, -x))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out * (1 - out)
+
+
+class ReLU(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.positive = x > 0
+        return x * ctx.positive
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.positive
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.sign = np.sign(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.sign
+
+
+class Clip(Function):
+    @staticmethod
+    def forward(ctx, x, low=None, high=None):
+        ctx.low, ctx.high = low, high
+        ctx.inside = np.ones(np.shape(x), dtype=bool)
+        if low is not None:
+            ctx.inside &= x >= low
+        if high is not None:
+            ctx.inside &= x <= high
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.inside
+
+
+class AsType(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.dtype = dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad  # the engine casts it back to the input's dtype
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reductions (axis: None, an int or a tuple, negative allowed; keepdims like NumPy)
+
+
+def _reduction_setup(ctx, x, axis, keepdims):
+    """Store the normalised axes and the shape the gradient takes before broadcasting back."""
+    ctx.axis = None if axis is None else normalize_axis_tuple(axis, x.ndim)
+    ctx.keepdims = keepdims
+    ctx.input_shape = x.shape
+    axes = range(x.ndim) if ctx.axis is None else ctx.axis
+    ctx.kept_shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    ctx.count = math.prod(x.shape[i] for i in axes)
+    return ctx.axis
+
+
+def _grad_to_input(ctx, grad):
+    """Broadcast the gradient of a reduction back over the reduced axes."""
+    return _broadcast_to(grad.reshape(ctx.kept_shape), ctx.input_shape)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        return np.sum(x, axis=_reduction_setup(ctx, x, axis, keepdims), keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _grad_to_input(ctx, grad)
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        return np.mean(x, axis=_reduction_setup(ctx, x, axis, keepdims), keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _grad_to_input(ctx, grad) * (1.0 / ctx.count)
+
+
+class Max(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axis = _reduction_setup(ctx, x, axis, keepdims)
+        out = np.max(x, axis=axis, keepdims=True)
+        winners = x == out
+        # ties share the gradient equally
+        ctx.share = winners / np.sum(winners, axis=axis, keepdims=True)
+        return out if keepdims else out.reshape(np.sum(x, axis=axis).shape) if axis else out.reshape(())
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _grad_to_input(ctx, grad) * ctx.share
+
+
+class Min(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        return -Max.forward(ctx, -x, axis=axis, keepdims=keepdims)
+
+    backward = Max.backward
+
+
+class Var(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False, ddof=0):
+        axis = _reduction_setup(ctx, x, axis, keepdims)
+        ctx.ddof = ddof
+        if ctx.count - ddof <= 0:
+            raise ValueError(f"variance with ddof={ddof} needs more than {ddof} values, got {ctx.count}")
+        ctx.save_for_backward(x)
+        return np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        centered = x - x.mean(axis=ctx.axis, keepdims=True)
+        return grad.reshape(ctx.kept_shape) * centered * (2.0 / (ctx.count - ctx.ddof))
+
+
+class LogSumExp(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axis = _reduction_setup(ctx, x, axis, keepdims)
+        shift = np.max(x, axis=axis, keepdims=True)
+        shift = np.where(np.isfinite(shift), shift, 0)  # rows of -inf stay -inf instead of nan
+        out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+        if not keepdims:
+            out = out.reshape(np.sum(x, axis=axis).shape if axis else ())
+        ctx.save_for_backward(x, out)  # the returned array itself, so create_graph differentiates through it
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        softmax = _exp(x - out.reshape(ctx.kept_shape))
+        return grad.reshape(ctx.kept_shape) * softmax
+
+
+# ---------------------------------------------------------------------------------------------------
+# Movement ops
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.input_shape = x.shape
+        ctx.shape = shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) into shape "
+                             f"{shape}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.input_shape)
+
+
+class Transpose(Function):
+    @staticmethod
+    def forward(ctx, x, axes=None):
+        ctx.axes = axes
+        if axes is not None:
+            axes = normalize_axis_tuple(axes, x.ndim, allow_duplicate=False)
+            if len(axes) != x.ndim:
+                raise ValueError(f"axes {ctx.axes} do not match a tensor of shape {x.shape}")
+        ctx.inverse = None if axes is None else tuple(np.argsort(axes))
+        return np.transpose(x, axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(ctx.inverse) if ctx.inverse is not None else grad.transpose()
+
+
+class SwapAxes(Function):
+    @staticmethod
+    def forward(ctx, x, axis1, axis2):
+        ctx.axis1, ctx.axis2 = axis1, axis2
+        return np.swapaxes(x, axis1, axis2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.swapaxes(ctx.axis1, ctx.axis2)
+
+
+class BroadcastTo(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = shape
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad  # the engine sums it back down to the input's shape
+
+
+class Pad(Function):
+    @staticmethod
+    def forward(ctx, x, pad_width, constant_values=0):
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+        if (widths < 0).any():
+            raise ValueError(f"pad widths must be >= 0, got {pad_width}")
+        ctx.pad_width = pad_width
+        ctx.inner = tuple(slice(int(lo), n + int(lo)) for (lo, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=constant_values)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.inner]
+
+
+def _normalize_index(index):
+    """Tensors inside an index become arrays; the result is what NumPy indexing accepts."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _is_basic(index):
+    """True when the index uses only ints, slices, None and Ellipsis (no element can be picked twice)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in parts)
+
+
+class GetItem(Function):
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.index = _normalize_index(index)
+        ctx.input_shape = x.shape
+        try:
+            return x[ctx.index]
+        except IndexError as err:
+            raise IndexError(f"{err}; tensor shape {x.shape}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zeros_then_add(grad, ctx.input_shape, ctx.index)
+
+
+class ScatterAdd(Function):
+    """Zeros of ``shape`` with ``values`` added at ``index``: the backward of indexing (and its own inverse)."""
+
+    @staticmethod
+    def forward(ctx, values, shape, index):
+        if ctx is not None:
+            ctx.index, ctx.shape = index, shape
+        out = np.zeros(shape, dtype=values.dtype)
+        if _is_basic(index):
+            out[index] = values
+        else:
+            np.add.at(out, index, values)  # repeated indices accumulate
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index]
+
+
+class Concatenate(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        if not arrays:
+            raise ValueError("need at least one tensor to concatenate")
+        ctx.axis = normalize_axis_tuple(axis, arrays[0].ndim)[0] if np.ndim(arrays[0]) else axis
+        ctx.bounds = np.cumsum([0] + [a.shape[ctx.axis] for a in arrays if a.ndim > ctx.axis]).tolist()
+        try:
+            return np.concatenate(arrays, axis=axis)
+        except ValueError:
+            raise ValueError(f"all shapes must match except along axis {axis}; got "
+                             f"{[a.shape for a in arrays]}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        lead = (slice(None),) * ctx.axis
+        return tuple(grad[lead + (slice(lo, hi),)] for lo, hi in zip(ctx.bounds[:-1], ctx.bounds[1:]))
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        if not arrays:
+            raise ValueError("need at least one tensor to stack")
+        ctx.count = len(arrays)
+        ctx.axis = normalize_axis_tuple(axis, arrays[0].ndim + 1)[0]
+        try:
+            return np.stack(arrays, axis=axis)
+        except ValueError:
+            raise ValueError(f"all tensors must have the same shape; got {[a.shape for a in arrays]}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        lead = (slice(None),) * ctx.axis
+        return tuple(grad[lead + (i,)] for i in range(ctx.count))
