@@ -122,10 +122,14 @@ class Function:
     whose backward cannot work on Tensors sets ``supports_create_graph = False`` and gets a clear error.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "saved_tensors", "scope", "_output_ref", "_released",
-                 "_retains_output_grad", "__dict__", "__weakref__")
+    __slots__ = ("parents", "needs_input_grad", "_output_ref", "__dict__", "__weakref__")
 
     supports_create_graph = True
+    # Defaults read from the class until a node sets its own (saves work on the hot path of every op).
+    saved_tensors = ()
+    scope = None
+    _released = False
+    _retains_output_grad = False
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -145,38 +149,47 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         """Run ``forward`` on the inputs' arrays; when grad mode is on and an input requires grad, record the node."""
+        # This is the hot path of every operation: plain loops, no helper calls.
         arrays = []
         needs = []
+        any_needs = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
                 needs.append(x.requires_grad)
+                any_needs = any_needs or x.requires_grad
             else:
-                if not isinstance(x, (np.ndarray, int, float, bool, np.generic)) and x is not None:
-                    x = np.asarray(x)
-                arrays.append(x)
+                arrays.append(x if x is None or isinstance(x, _PASS_THROUGH) else np.asarray(x))
                 needs.append(False)
-        record = _grad_mode.enabled and True in needs
+        record = any_needs and _grad_mode.enabled
         ctx = object.__new__(cls)
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
-        ctx.saved_tensors = ()
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as err:
             raise _op_error(cls.__name__, err, arrays) from None
-        result = Tensor._wrap(out)
+        result = object.__new__(Tensor)
+        result.data = out if type(out) is np.ndarray else np.asarray(out)
+        result.grad = None
+        result.name = None
+        result._retains_grad = False
         if record:
-            ctx.parents = tuple(x if need else None for x, need in zip(inputs, needs))
-            ctx.scope = _scopes.current
-            ctx._output_ref = weakref.ref(result)
-            ctx._released = False
-            ctx._retains_output_grad = False
             if result.data.dtype.kind not in "fc":
                 raise TypeError(f"{cls.__name__}: produced a {result.data.dtype} tensor from inputs that require "
                                 "grad; a differentiable op must return floating-point values")
+            ctx.parents = tuple([x if need else None for x, need in zip(inputs, needs)])
+            if _scopes.current is not None:
+                ctx.scope = _scopes.current
+            ctx._output_ref = weakref.ref(result)
             result.requires_grad = True
             result.grad_fn = ctx
+        else:
+            result.requires_grad = False
+            result.grad_fn = None
         return result
+
+
+_PASS_THROUGH = (np.ndarray, int, float, bool, np.generic)  # handed to forward as they are (Python scalars stay weak)
 
 
 def _describe_inputs(arrays):
@@ -321,7 +334,12 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
             raise RuntimeError("backward: the tensor does not require grad and has no grad_fn; create its inputs "
                                "with requires_grad=True (or call requires_grad_()) before computing it")
         seed = _seed_grad(root, grad, create_graph)
-        _accumulate(root, seed, pending, owned, leaf_grads, create_graph)
+        if root.grad_fn is None:
+            _accumulate_leaf(root, seed, leaf_grads)
+        elif root.grad_fn in pending:
+            pending[root.grad_fn] = pending[root.grad_fn] + seed
+        else:
+            pending[root.grad_fn] = seed
     capture = None if inputs is None else {id(t): t for t in inputs}
     captured = {}
     with _SetGradMode(create_graph):
@@ -335,32 +353,53 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                                    "first backward() if you need to backpropagate twice")
             if node._retains_output_grad or capture is not None:
                 _deliver_output_grad(node, grad, capture, captured)
-            input_grads = _call_backward(node, grad, create_graph)
+            if create_graph:
+                input_grads = _call_backward_on_tensors(node, grad)
+            else:
+                input_grads = type(node).backward(node, grad)
+            if type(input_grads) is not tuple or len(input_grads) != len(node.parents):
+                input_grads = _check_backward_result(node, input_grads)
             if on_step is not None:
                 on_step(step, node, grad, input_grads)
             for parent, input_grad in zip(node.parents, input_grads):
-                if parent is not None and input_grad is not None:
-                    _accumulate(parent, _fit_grad(input_grad, parent, node), pending, owned, leaf_grads,
-                                create_graph)
+                if parent is None or input_grad is None:
+                    continue
+                data = parent.data
+                # fast path: a gradient that already has the input's shape and dtype needs no fitting
+                if type(input_grad) is not np.ndarray or input_grad.shape != data.shape or input_grad.dtype != data.dtype:
+                    input_grad = _fit_grad(input_grad, parent, node)
+                parent_node = parent.grad_fn
+                if parent_node is None:
+                    _accumulate_leaf(parent, input_grad, leaf_grads)
+                    continue
+                current = pending.get(parent_node)
+                if current is None:
+                    pending[parent_node] = input_grad
+                elif parent_node in owned and not create_graph:
+                    current += input_grad  # our own buffer: add in place
+                else:
+                    pending[parent_node] = current + input_grad
+                    owned.add(parent_node)
             if not retain_graph:
                 node.saved_tensors = None
                 node._released = True
     return _finish_leaves(leaf_grads, capture, captured, inputs)
 
 
-def _call_backward(node, grad, create_graph):
-    if create_graph:
-        if not node.supports_create_graph:
-            raise RuntimeError(f"backward: {node.name} does not support create_graph=True (its backward is not "
-                               "itself differentiable)")
-        saved = node.saved_tensors
-        node.saved_tensors = _lift_saved(node)
-        try:
-            input_grads = type(node).backward(node, grad)
-        finally:
-            node.saved_tensors = saved
-    else:
-        input_grads = type(node).backward(node, grad)
+def _call_backward_on_tensors(node, grad):
+    """create_graph: run the node's backward on Tensors so the backward pass is recorded too."""
+    if not node.supports_create_graph:
+        raise RuntimeError(f"backward: {node.name} does not support create_graph=True (its backward is not "
+                           "itself differentiable)")
+    saved = node.saved_tensors
+    node.saved_tensors = _lift_saved(node)
+    try:
+        return type(node).backward(node, grad)
+    finally:
+        node.saved_tensors = saved
+
+
+def _check_backward_result(node, input_grads):
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
     if len(input_grads) != len(node.parents):
@@ -369,23 +408,12 @@ def _call_backward(node, grad, create_graph):
     return input_grads
 
 
-def _accumulate(tensor, grad, pending, owned, leaf_grads, create_graph):
-    node = tensor.grad_fn
-    if node is None:
-        entry = leaf_grads.get(id(tensor))
-        if entry is None:
-            leaf_grads[id(tensor)] = [tensor, grad]
-        else:
-            entry[1] = entry[1] + grad
-        return
-    current = pending.get(node)
-    if current is None:
-        pending[node] = grad
-    elif node in owned and not create_graph:
-        current += grad
+def _accumulate_leaf(leaf, grad, leaf_grads):
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, grad]
     else:
-        pending[node] = current + grad
-        owned.add(node)
+        entry[1] = entry[1] + grad
 
 
 def _deliver_output_grad(node, grad, capture, captured):

@@ -1,0 +1,112 @@
+"""What every course demo shares: its command line, a progress bar, plots, and the closing results table.
+
+A demo module defines ``run(...) -> dict`` (used by the tests) and ``main(argv=None)`` built from these
+pieces, so ``python -m demos.<name> --help`` looks the same for all of them.
+"""
+import argparse
+import os
+from pathlib import Path
+
+DEFAULT_OUTPUT = Path("demo_output")
+
+
+def make_parser(name, description, needs_data=False):
+    """The shared command line: --out for plots, --data for the course's files, --quiet for no progress bar."""
+    parser = argparse.ArgumentParser(prog=f"python -m demos.{name}", description=description)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUTPUT / name,
+                        help=f"folder for the plots (default: {DEFAULT_OUTPUT / name})")
+    if needs_data:
+        parser.add_argument("--data", default=None,
+                            help="folder with the course's data files (default: $TINYGRAD_DL_DATA, ./data/course or "
+                                 "../shared/data/course)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no cost printouts")
+    return parser
+
+
+def progress(iterable, total=None, description=None, quiet=False):
+    """A tqdm progress bar on long loops (silent when quiet, or when tqdm is not installed)."""
+    if quiet:
+        return iterable
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, total=total, desc=description, leave=False, mininterval=0.5)
+
+
+def log(message, quiet=False):
+    if not quiet:
+        print(message, flush=True)
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")  # files only: demos run on machines without a screen
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_costs(curves, path, title, xlabel="iteration", ylabel="cost"):
+    """Cost curves: ``curves`` maps a label to (steps, costs). Writes a PNG and returns its path."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, (steps, costs) in curves.items():
+        ax.plot(steps, costs, label=label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if len(curves) > 1:
+        ax.legend()
+    return _save(fig, plt, path)
+
+
+def plot_decision_boundary(predict, X, Y, path, title):
+    """The 2-D decision boundary of ``predict`` (maps an (2, n) array to labels in {0, 1}) over the data (column layout)."""
+    import numpy as np
+    plt = _pyplot()
+    pad = 1.0
+    x_min, x_max = X[0].min() - pad, X[0].max() + pad
+    y_min, y_max = X[1].min() - pad, X[1].max() + pad
+    xx, yy = np.meshgrid(np.linspace(x_min, x_max, 300), np.linspace(y_min, y_max, 300))
+    grid = np.stack([xx.ravel(), yy.ravel()])
+    zz = np.asarray(predict(grid)).reshape(xx.shape)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.contourf(xx, yy, zz, cmap=plt.cm.Spectral, alpha=0.8)
+    ax.scatter(X[0], X[1], c=np.ravel(Y), cmap=plt.cm.Spectral, s=12, edgecolors="k", linewidths=0.3)
+    ax.set(title=title, xlabel="x1", ylabel="x2")
+    return _save(fig, plt, path)
+
+
+def _save(fig, plt, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def results_table(rows, title=None):
+    """Format rows of (metric, course's number, ours) as an aligned text table and return it."""
+    header = ("metric", "course", "ours")
+    text_rows = [header] + [tuple(_fmt(v) for v in row) for row in rows]
+    widths = [max(len(r[i]) for r in text_rows) for i in range(3)]
+    lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in text_rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    if title:
+        lines.insert(0, title)
+    return "\n".join(lines)
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return "-" if value is None else str(value)
+
+
+def print_results(rows, title=None):
+    print(results_table(rows, title), flush=True)
+
+
+def output_dir(path):
+    path = Path(os.fspath(path))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
