@@ -20,7 +20,6 @@ h5py, scipy and scikit-learn are imported lazily, only by the loaders that need 
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -289,24 +288,8 @@ def load_digits_dataset(test_fraction=0.2, seed=0):
 # ----------------------------------------------------------------------- batching
 
 
-def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
-    """Shuffle the columns of (X, Y) and cut them into mini-batches (C2 W2 Optimization).
-
-    Reproduces the course's ``random_mini_batches``: ``np.random.seed(seed)`` (the global
-    RNG, so the notebook's per-epoch seeds give the same batches), one permutation of the
-    m columns, then ``floor(m / mini_batch_size)`` full batches followed by one smaller
-    batch with the remainder, if any.  Returns a list of ``(mini_batch_X, mini_batch_Y)``.
-    """
-    np.random.seed(seed)
-    m = X.shape[1]
-    permutation = list(np.random.permutation(m))
-    shuffled_X, shuffled_Y = X[:, permutation], Y[:, permutation]
-    n_full = math.floor(m / mini_batch_size)
-    batches = [
-        (shuffled_X[:, k * mini_batch_size:(k + 1) * mini_batch_size],
-         shuffled_Y[:, k * mini_batch_size:(k + 1) * mini_batch_size])
-        for k in range(n_full)
-    ]
-    if m % mini_batch_size != 0:
-        batches.append((shuffled_X[:, n_full * mini_batch_size:], shuffled_Y[:, n_full * mini_batch_size:]))
-    return batches
+# The course's function lives in the library (tinygrad_dl.optim); it is re-exported here so the
+# demos can keep taking everything data-related from one module.  Its docstring describes it:
+# np.random.seed(seed), one permutation of the m columns, floor(m / mini_batch_size) full batches
+# then one smaller batch with the remainder; axis=0 for row-major data; arrays or Tensors.
+from tinygrad_dl.optim import random_mini_batches  # noqa: E402

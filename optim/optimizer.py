@@ -1,0 +1,256 @@
+"""The optimizer base class: parameter groups, per-parameter state, and resumable state dicts.
+
+An optimizer holds a list of *parameter groups*, each a dict with the key ``"params"`` (a list of
+Tensors) and one entry per hyperparameter (``"lr"``, ``"momentum"``...).  Per-parameter buffers
+(momentum, running averages, step counts) live in ``optimizer.state[param]``, a dict of NumPy
+arrays and numbers.  ``step()`` walks every parameter that has a gradient and hands it to
+``update_parameter``, the one method a concrete optimizer implements.
+"""
+import math
+from collections import defaultdict
+from numbers import Real
+
+import numpy as np
+
+from tinygrad_dl import Tensor, enable_grad, no_grad
+
+
+# --------------------------------------------------------------------------------------------------
+# Hyperparameter checks shared by the optimizers (and the schedulers).
+
+
+def check_number(owner, name, value, low=None, high=None, high_inclusive=True):
+    """Return ``value`` as a Python float, or raise a ValueError naming ``owner``, ``name`` and the value.
+
+    The range is ``low <= value`` and ``value <= high`` (``value < high`` if not ``high_inclusive``).
+    Python floats keep a float32 model in float32 (a NumPy float64 scalar would up-cast the update).
+    """
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"{owner}: {name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    too_high = high is not None and (value > high if high_inclusive else value >= high)
+    if not math.isfinite(value) or (low is not None and value < low) or too_high:
+        upper = "" if high is None else (f" and <= {high}" if high_inclusive else f" and < {high}")
+        lower = "" if low is None else f" >= {low}"
+        raise ValueError(f"{owner}: invalid {name}={value!r}; it must be a finite number{lower}{upper}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# Parameter lists.
+
+
+def _param_list(owner, params):
+    """Turn what the user passed as the params of one group into a list of Tensors, with clear errors."""
+    if isinstance(params, Tensor):
+        return [params]
+    if isinstance(params, (dict, str, bytes, np.ndarray)):
+        hint = " (for a dict of named parameters pass its .values())" if isinstance(params, dict) else ""
+        raise TypeError(f"{owner}: params must be an iterable of Tensors, got {type(params).__name__}{hint}")
+    try:
+        return list(params)
+    except TypeError:
+        raise TypeError(f"{owner}: params must be an iterable of Tensors, got {type(params).__name__}") from None
+
+
+def _check_param(owner, position, param):
+    if not isinstance(param, Tensor):
+        raise TypeError(f"{owner}: parameter #{position} is a {type(param).__name__}, not a Tensor; wrap arrays "
+                        "as Tensor(array, requires_grad=True) (or nn.Parameter)")
+    described = f"parameter #{position} (shape {param.shape}, dtype {param.dtype})"
+    if not param.requires_grad:
+        raise ValueError(f"{owner}: {described} does not require grad, so it can never be updated; "
+                         "create it with requires_grad=True or call .requires_grad_()")
+    if not param.is_leaf:
+        raise ValueError(f"{owner}: {described} is not a leaf tensor (it was computed by an operation); "
+                         "optimize the leaf it was computed from, or .detach().requires_grad_() it")
+    if not param.data.flags.writeable:
+        raise ValueError(f"{owner}: the data of {described} is read-only, so it cannot be updated in place; "
+                         "give the tensor a writable copy (np.array(data))")
+
+
+class Optimizer:
+    """Base class of all optimizers: ``Optimizer(params, defaults)``.
+
+    ``params`` is an iterable of Tensors, or of dicts that each define a parameter group
+    (``{"params": [...], "lr": 0.1}``); hyperparameters a group leaves out come from ``defaults``.
+    A subclass implements ``update_parameter(param, grad, state, group)`` and validates its
+    hyperparameters in ``check_hyperparameters(group)``.
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self.param_groups = []
+        self.state = defaultdict(dict)
+        groups = _param_list(self._name, params)
+        if not groups:
+            raise ValueError(f"{self._name}: got an empty parameter list")
+        if all(isinstance(g, dict) for g in groups):
+            for group in groups:
+                self.add_param_group(group)
+        elif any(isinstance(g, dict) for g in groups):
+            raise TypeError(f"{self._name}: params mixes Tensors and parameter-group dicts; use one or the other")
+        else:
+            self.add_param_group({"params": groups})
+
+    @property
+    def _name(self):
+        return type(self).__name__
+
+    # -- groups -----------------------------------------------------------------------------------
+    def add_param_group(self, group):
+        """Add a dict ``{"params": ..., <hyperparameter>: value}``; missing hyperparameters take the defaults."""
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"{self._name}.add_param_group: a parameter group is a dict with a 'params' key, "
+                            f"got {type(group).__name__}")
+        unknown = sorted(set(group) - set(self.defaults) - {"params"})
+        if unknown:
+            raise ValueError(f"{self._name}: unknown hyperparameter(s) {unknown} in a parameter group; "
+                             f"known: {sorted(self.defaults)}")
+        params = _param_list(self._name, group["params"])
+        if not params:
+            raise ValueError(f"{self._name}: a parameter group has an empty 'params' list")
+        known = {id(p) for g in self.param_groups for p in g["params"]}
+        offset = len(known)
+        for position, param in enumerate(params, start=offset):
+            _check_param(self._name, position, param)
+            if id(param) in known:
+                raise ValueError(f"{self._name}: parameter #{position} (shape {param.shape}) appears more than "
+                                 "once; every parameter may belong to one group only, once")
+            known.add(id(param))
+        new_group = {**self.defaults, **{k: v for k, v in group.items() if k != "params"}}
+        self.check_hyperparameters(new_group)
+        new_group["params"] = params
+        self.param_groups.append(new_group)
+
+    def check_hyperparameters(self, group):
+        """Validate (and normalise in place) a group's hyperparameters; raise ValueError naming the optimizer."""
+        if "lr" in group:
+            group["lr"] = check_number(self._name, "learning rate lr", group["lr"], low=0.0)
+
+    def _all_params(self):
+        return [p for group in self.param_groups for p in group["params"]]
+
+    # -- the update -------------------------------------------------------------------------------
+    def zero_grad(self):
+        """Set the gradient of every parameter to None (the next backward starts afresh)."""
+        for group in self.param_groups:
+            for param in group["params"]:
+                param.grad = None
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient (parameters whose .grad is None are skipped).
+
+        ``closure``, if given, is called first (with gradient recording on) and its result returned,
+        like PyTorch's ``step(closure)``.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for param in group["params"]:
+                    if param.grad is not None:
+                        self.update_parameter(param, self._grad_array(param), self.state[param], group)
+        return loss
+
+    def _grad_array(self, param):
+        grad = param.grad
+        grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+        if grad.shape != param.data.shape:
+            raise ValueError(f"{self._name}.step: a parameter of shape {param.data.shape} has a gradient of shape "
+                             f"{grad.shape}; they must be equal")
+        return grad
+
+    def update_parameter(self, param, grad, state, group):
+        """Update ``param.data`` in place from ``grad`` (an ndarray); ``state`` is this parameter's dict."""
+        raise NotImplementedError(f"{self._name} must implement update_parameter(param, grad, state, group)")
+
+    # -- saving and resuming ----------------------------------------------------------------------
+    def state_dict(self):
+        """``{"state": {index: {name: value}}, "param_groups": [{..., "params": [index, ...]}]}``.
+
+        Parameters are referred to by their position across all groups; arrays are copies, so later
+        steps do not change a saved state.
+        """
+        index_of = {id(p): i for i, p in enumerate(self._all_params())}
+        groups = [{**{k: v for k, v in g.items() if k != "params"}, "params": [index_of[id(p)] for p in g["params"]]}
+                  for g in self.param_groups]
+        state = {index_of[id(p)]: {k: _copy_value(v) for k, v in s.items()}
+                 for p, s in self.state.items() if id(p) in index_of and s}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore hyperparameters and buffers saved by ``state_dict`` (the optimizer must hold parameters
+        of the same shapes, in the same groups).  On any error nothing is changed."""
+        groups, saved_state = self._read_state_dict(state_dict)
+        params = self._all_params()
+        new_hypers = [self._checked_group_hypers(i, saved) for i, saved in enumerate(groups)]
+        new_state = defaultdict(dict)
+        for key, entry in saved_state.items():
+            index = self._checked_index(key, len(params))
+            new_state[params[index]] = self._checked_param_state(index, params[index], entry)
+        # Everything is valid: commit.
+        for group, hypers in zip(self.param_groups, new_hypers):
+            group.update(hypers)
+        self.state = new_state
+
+    def _read_state_dict(self, state_dict):
+        name = f"{self._name}.load_state_dict"
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(f"{name}: expected a dict with keys 'state' and 'param_groups', got {keys}")
+        groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_state, dict):
+            raise ValueError(f"{name}: 'state' must be a dict, got {type(saved_state).__name__}")
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"{name}: the saved state has {len(groups)} parameter group(s), this optimizer has "
+                             f"{len(self.param_groups)}")
+        for i, (saved, group) in enumerate(zip(groups, self.param_groups)):
+            if not isinstance(saved, dict) or "params" not in saved:
+                raise ValueError(f"{name}: saved parameter group {i} is not a dict with a 'params' key")
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"{name}: saved parameter group {i} has {len(saved['params'])} parameters, this "
+                                 f"optimizer's has {len(group['params'])}")
+        return groups, saved_state
+
+    def _checked_group_hypers(self, i, saved):
+        hypers = {k: v for k, v in saved.items() if k != "params"}
+        if set(hypers) != set(self.defaults):
+            raise ValueError(f"{self._name}.load_state_dict: saved parameter group {i} has hyperparameters "
+                             f"{sorted(hypers)}, expected {sorted(self.defaults)}")
+        self.check_hyperparameters(hypers)
+        return hypers
+
+    def _checked_index(self, key, count):
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or not 0 <= key < count:
+            raise ValueError(f"{self._name}.load_state_dict: state key {key!r} is not a parameter index "
+                             f"in [0, {count})")
+        return int(key)
+
+    def _checked_param_state(self, index, param, entry):
+        if not isinstance(entry, dict):
+            raise ValueError(f"{self._name}.load_state_dict: the state of parameter {index} must be a dict, "
+                             f"got {type(entry).__name__}")
+        restored = {}
+        for name, value in entry.items():
+            if isinstance(value, (np.ndarray, Tensor)):
+                value = np.asarray(value.data if isinstance(value, Tensor) else value)
+                if value.shape != param.data.shape:
+                    raise ValueError(f"{self._name}.load_state_dict: state {name!r} of parameter {index} has "
+                                     f"shape {value.shape}, the parameter has shape {param.data.shape}")
+                value = value.astype(param.data.dtype, copy=True)
+            restored[name] = value
+        return restored
+
+    def __repr__(self):
+        lines = [f"{self._name} ("]
+        for i, group in enumerate(self.param_groups):
+            hypers = ", ".join(f"{k}={v}" for k, v in group.items() if k != "params")
+            lines.append(f"  group {i}: {len(group['params'])} parameter(s), {hypers}")
+        return "\n".join(lines + [")"])
+
+
+def _copy_value(value):
+    return value.copy() if isinstance(value, np.ndarray) else value
