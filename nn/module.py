@@ -1,0 +1,422 @@
+"""``Parameter``, ``Module`` and the containers ``Sequential`` and ``ModuleList``.
+
+A Module registers what is assigned to its attributes: a ``Parameter`` becomes a parameter, a
+``Module`` a submodule, and ``register_buffer`` adds a non-trainable array (BatchNorm's running
+statistics). Everything is kept in registration (assignment) order, which is the order of
+``named_parameters()`` and ``state_dict()``.
+
+Calling a module enters ``tinygrad_dl.name_scope(<its name>)``, so every graph node made inside carries
+the module path in ``node.scope`` (pictures collapse a module into one box). The naming rule:
+
+* a module's name is the attribute name it was registered under in its parent ("fc1"; "0", "1", ... for
+  the children of a ``Sequential``);
+* children of a ``ModuleList`` (a container that is never called itself) get the list's name as a prefix:
+  ``self.layers = ModuleList([...])`` names them "layers.0", "layers.1", ...;
+* a module that was never registered in a parent (the root) uses its class name;
+* a module registered in several places keeps the name from its first parent (while that parent lives),
+  so slicing a Sequential or sharing a layer does not rename it.
+
+So ``Sequential(Linear(2, 3), ReLU())(x)`` makes nodes with scope ("Sequential", "0") and
+("Sequential", "1"), and a model ``Net`` with ``self.fc1`` makes ("Net", "fc1").
+"""
+import collections
+import os
+import weakref
+
+import numpy as np
+
+from tinygrad_dl import Tensor, name_scope
+
+_PARAMETER, _BUFFER, _MODULE = "parameter", "buffer", "module"
+
+
+class Parameter(Tensor):
+    """A Tensor that is a trainable parameter of a Module: a leaf that requires grad by default.
+
+    ``Parameter(data, requires_grad=True)``: a NumPy array is used as is (float64 stays float64); a
+    Python number or list becomes float32; a Tensor gives its data (detached from any graph).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True):
+        if isinstance(data, Tensor):
+            data = data.data
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class LoadResult(collections.namedtuple("LoadResult", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict(strict=False)`` skipped: keys the model has but the state lacks, and keys the
+    state has but the model lacks."""
+
+
+class StateDictError(KeyError):
+    """Missing or unexpected keys in ``load_state_dict`` (a KeyError with a readable message)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+class Module:
+    """Base class of layers and models: assign Parameters and Modules as attributes, write ``forward``."""
+
+    def __init__(self):
+        object.__setattr__(self, "_members", {})  # name -> "parameter" | "buffer" | "module", in order
+        object.__setattr__(self, "_scope_parent", None)  # weakref to the first parent (no reference cycle)
+        object.__setattr__(self, "_scope_attribute", None)  # the attribute name in that parent
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        with name_scope(self.scope_name):
+            return self.forward(*args, **kwargs)
+
+    _transparent = False  # True for containers that are never called (ModuleList): they prefix their items
+
+    @property
+    def scope_name(self):
+        """The name this module's operations are grouped under (see the module docstring)."""
+        parent = self._scope_parent() if self._scope_parent is not None else None
+        if parent is None:
+            return type(self).__name__
+        if parent._transparent and parent._scope_parent is not None and parent._scope_parent() is not None:
+            return f"{parent.scope_name}.{self._scope_attribute}"
+        return self._scope_attribute
+
+    # -- registration -----------------------------------------------------------------------------
+    def _registry(self):
+        members = self.__dict__.get("_members")
+        if members is None:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() at the start of __init__, before "
+                               "assigning parameters or submodules")
+        return members
+
+    def __setattr__(self, name, value):
+        if isinstance(value, (Parameter, Module)) or name in self.__dict__.get("_members", ()):
+            self._register(name, value)
+        else:
+            object.__setattr__(self, name, value)
+
+    def _register(self, name, value):
+        members = self._registry()
+        kind = members.get(name)
+        if isinstance(value, Parameter):
+            new_kind = _PARAMETER
+        elif isinstance(value, Module):
+            new_kind = _MODULE
+            value._adopt(self, name)
+        elif kind == _BUFFER:
+            new_kind, value = _BUFFER, _buffer_array(name, value)
+        elif value is None:
+            new_kind = kind  # an empty slot (e.g. bias=None) keeps its place
+        elif kind == _PARAMETER:
+            raise TypeError(f"cannot assign a {type(value).__name__} to parameter '{name}' of "
+                            f"{type(self).__name__}: use nn.Parameter(...) or None")
+        else:
+            new_kind = None
+        if new_kind is None:
+            members.pop(name, None)
+        else:
+            members[name] = new_kind
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self.__dict__.get("_members", {}).pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, array):
+        """Add a non-trainable array (saved in state_dict, e.g. running statistics); None leaves a slot."""
+        members = self._registry()
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_buffer: invalid buffer name {name!r} (a non-empty string without '.')")
+        if name in self.__dict__ and name not in members:
+            raise KeyError(f"register_buffer: attribute '{name}' already exists on {type(self).__name__}")
+        if members.get(name) not in (None, _BUFFER):
+            raise KeyError(f"register_buffer: '{name}' is already a {members[name]} of {type(self).__name__}")
+        array = _buffer_array(name, array)
+        members[name] = _BUFFER
+        object.__setattr__(self, name, array)
+
+    def _adopt(self, parent, attribute):
+        """Remember the first live parent and our attribute name there, for ``scope_name``."""
+        current = self._scope_parent() if self._scope_parent is not None else None
+        if current is None or current is parent:
+            object.__setattr__(self, "_scope_parent", weakref.ref(parent))
+            object.__setattr__(self, "_scope_attribute", attribute)
+
+    # -- traversal --------------------------------------------------------------------------------
+    def _members_of(self, kind):
+        return [(name, self.__dict__[name]) for name, k in self._registry().items() if k == kind]
+
+    def named_children(self):
+        """(name, module) for the direct submodules, in registration order."""
+        return [(name, m) for name, m in self._members_of(_MODULE) if m is not None]
+
+    def children(self):
+        return [m for _, m in self.named_children()]
+
+    def named_modules(self, prefix=""):
+        """(dotted name, module) for this module ("" for itself) and every submodule, each once."""
+        seen = set()
+        stack = [(prefix, self)]
+        result = []
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            result.append((name, module))
+            children = [(f"{name}.{child}" if name else child, m) for child, m in module.named_children()]
+            stack.extend(reversed(children))  # depth first, in registration order
+        return result
+
+    def modules(self):
+        return [m for _, m in self.named_modules()]
+
+    def _walk(self, prefix="", path=()):
+        """(dotted name, kind, owner, attribute) for every parameter and buffer slot, in registration order,
+        through every path (a module shared by two parents appears under both names)."""
+        if id(self) in path:
+            raise RuntimeError(f"{type(self).__name__} contains itself: module graphs must not have cycles")
+        path = path + (id(self),)
+        for name, kind in self._registry().items():
+            full = f"{prefix}{name}"
+            value = self.__dict__[name]
+            if kind == _MODULE:
+                if value is not None:
+                    yield from value._walk(full + ".", path)
+            elif value is not None:
+                yield full, kind, self, name
+
+    def named_parameters(self):
+        """(dotted name, Parameter) in registration order; a parameter shared by two modules appears once."""
+        return self._unique(_PARAMETER)
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self):
+        return self._unique(_BUFFER)
+
+    def buffers(self):
+        return [b for _, b in self.named_buffers()]
+
+    def _unique(self, wanted):
+        seen = set()
+        result = []
+        for full, kind, owner, name in self._walk():
+            value = owner.__dict__[name]
+            if kind == wanted and id(value) not in seen:
+                seen.add(id(value))
+                result.append((full, value))
+        return result
+
+    # -- modes and grads --------------------------------------------------------------------------
+    def train(self, mode=True):
+        """Training mode (dropout active, batch statistics) for this module and all submodules."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self):
+        """Set every parameter's .grad to None."""
+        for p in self.parameters():
+            p.grad = None
+
+    # -- saving and loading -----------------------------------------------------------------------
+    def state_dict(self):
+        """Ordered dict: dotted name -> a copy of the array, for every parameter and buffer."""
+        state = collections.OrderedDict()
+        for full, kind, owner, name in self._walk():
+            value = owner.__dict__[name]
+            state[full] = np.array(value.data if kind == _PARAMETER else value)
+        return state
+
+    def load_state_dict(self, state, strict=True):
+        """Copy arrays from ``state`` (name -> array) into the parameters and buffers, in place.
+
+        Everything is checked before anything is copied, so on error the model is unchanged:
+        missing or unexpected keys raise a KeyError (unless ``strict=False``), a shape mismatch or a
+        value that cannot be cast to the parameter's dtype a ValueError. Returns (missing, unexpected).
+        """
+        targets = collections.OrderedDict((full, (kind, owner, name)) for full, kind, owner, name in self._walk())
+        missing = [k for k in targets if k not in state]
+        unexpected = [k for k in state if k not in targets]
+        if strict and (missing or unexpected):
+            raise StateDictError(f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
+                                 f"unexpected keys {unexpected}")
+        updates = []
+        problems = []
+        for full, (kind, owner, name) in targets.items():
+            if full not in state:
+                continue
+            current = owner.__dict__[name]
+            current = current.data if kind == _PARAMETER else current
+            value = state[full]
+            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if value.shape != current.shape:
+                problems.append(f"'{full}': the state has shape {value.shape}, the model {current.shape}")
+            elif not np.can_cast(value.dtype, current.dtype, casting="same_kind"):
+                problems.append(f"'{full}': cannot cast the state's {value.dtype} to the model's {current.dtype}")
+            else:
+                updates.append((kind, owner, name, value))
+        if problems:
+            raise ValueError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems))
+        for kind, owner, name, value in updates:
+            _copy_into(kind, owner, name, value)
+        return LoadResult(missing, unexpected)
+
+    def save(self, path):
+        """Write ``state_dict()`` to an .npz file (``np.savez``; ".npz" is added if missing). Returns the path."""
+        path = os.fspath(path)
+        if not path.endswith(".npz"):
+            path += ".npz"
+        np.savez(path, **self.state_dict())
+        return path
+
+    def load(self, path, strict=True):
+        """Load a file written by ``save`` (no pickles). A malformed or mismatching file raises a clear error
+        and leaves the model unchanged."""
+        path = os.fspath(path)
+        if not os.path.exists(path) and os.path.exists(path + ".npz"):
+            path += ".npz"
+        state = _read_npz(path)
+        try:
+            return self.load_state_dict(state, strict=strict)
+        except (KeyError, ValueError) as err:
+            raise type(err)(f"load: {path} does not match the model: {err}") from None
+
+    # -- printing ---------------------------------------------------------------------------------
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        children = self.named_children()
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
+        head = f"{type(self).__name__}(" + (self.extra_repr() + "\n" if self.extra_repr() else "\n")
+        return head + "\n".join(lines) + "\n)"
+
+
+def _buffer_array(name, value):
+    if value is None or isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, Tensor):
+        return value.data
+    raise TypeError(f"buffer '{name}' must be a NumPy array (or None), got {type(value).__name__}")
+
+
+def _copy_into(kind, owner, name, value):
+    """Copy in place, so optimizers and anyone holding the array see the loaded values."""
+    current = owner.__dict__[name]
+    array = current.data if kind == _PARAMETER else current
+    if array.flags.writeable:
+        np.copyto(array, value, casting="same_kind")
+    elif kind == _PARAMETER:
+        current.data = value.astype(array.dtype)
+    else:
+        object.__setattr__(owner, name, value.astype(array.dtype))
+
+
+def _read_npz(path):
+    """name -> array from an .npz file, refusing pickles, with one clear error for any malformed file."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # not a NumPy file at all, truncated, pickled, ...
+        raise ValueError(f"load: {path} is not an .npz file written by Module.save ({type(err).__name__}: "
+                         f"{err})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"load: {path} holds a single array, not an .npz file written by Module.save")
+    try:
+        return {key: archive[key] for key in archive.files}
+    except Exception as err:
+        raise ValueError(f"load: {path} is damaged or holds pickled objects ({type(err).__name__}: {err})") from None
+    finally:
+        archive.close()
+
+
+class Sequential(Module):
+    """Call the modules in order, each on the previous one's output. Children are named "0", "1", ...
+    (or by the keys of an ordered dict: ``Sequential({"fc1": Linear(2, 3), "act": ReLU()})``)."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            named = list(modules[0].items())
+        else:
+            named = [(str(i), m) for i, m in enumerate(modules)]
+        for name, module in named:
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential: item {name!r} is a {type(module).__name__}, not a Module")
+            setattr(self, name, module)
+
+    def forward(self, x):
+        for module in self.children():
+            x = module(x)
+        return x
+
+    def __len__(self):
+        return len(self.children())
+
+    def __iter__(self):
+        return iter(self.children())
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(*self.children()[index])
+        return self.children()[index]
+
+
+class ModuleList(Module):
+    """A list of modules (indexable, iterable, ``append``/``extend``) whose parameters are registered.
+
+    It is never called: call its items. They are named "<list name>.<index>" (see the module docstring).
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        for module in modules or ():
+            self.append(module)
+
+    def append(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList.append: expected a Module, got {type(module).__name__}")
+        setattr(self, str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    _transparent = True
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleList is not callable: call its items (e.g. `for layer in self.layers: "
+                                  "x = layer(x)`)")
+
+    def __len__(self):
+        return len(self._registry())
+
+    def __iter__(self):
+        return iter(self.children())
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ModuleList(self.children()[index])
+        return self.children()[index]
+
+    def __setitem__(self, index, module):
+        index = range(len(self))[index]  # negative indices, IndexError when out of range
+        setattr(self, str(index), module)
