@@ -1,0 +1,176 @@
+"""See backprop: pictures of a computation graph and of its backward pass, and a step-through page.
+
+Three calls::
+
+    from tinygrad_dl import viz
+
+    picture = viz.draw_graph(loss, names=dict(model.named_parameters()), backward=True)
+    picture                                   # in Jupyter: drawn inline
+    viz.save(picture, "out/graph.svg")        # or .png / .pdf (needs Graphviz's `dot` program)
+
+    for picture in viz.backward_steps(loss):  # one picture per step of the backward pass
+        ...
+    viz.save_html(loss, "out/backprop.html")  # a self-contained page: prev / next / play and a slider
+
+What a picture shows: op nodes (yellow; the Function's name, its arguments such as axis or shape, and the
+step at which the backward pass visits it) and tensor nodes (blue leaves, grey named data, a gold output,
+white intermediates) with name, shape, dtype, values (every number for tiny tensors, min / mean / max for
+larger ones) and gradient (the same, plus its norm, on a colour scale that makes vanishing and exploding
+gradients stand out; see the legend). Operations made inside ``name_scope("fc1")`` (which
+``nn.Module.__call__`` enters) sit in a cluster, or collapse into one box when the graph is large; a node
+cap summarises the rest.
+
+Where gradients come from: the backward pass keeps gradients only on leaves (``.grad``), not on
+intermediate tensors. ``draw_graph(output)`` shows what the tensors hold (leaves' ``.grad``, and
+intermediates that called ``retain_grad()``). ``draw_graph(output, backward=True)``, ``backward_steps``,
+``save_html`` and ``trace`` run the backward pass themselves (it accumulates into the leaves' ``.grad``
+exactly like ``output.backward()``, so call them *instead of* ``backward()``) and record the gradient of
+every tensor on the way.
+"""
+from pathlib import Path
+
+from ._draw import DrawOptions, build_picture
+from ._format import GRAD_SCALE, GRAD_WORDS, GradColor, grad_color, grad_norm, number, shape_text
+from ._graph import Graph
+from ._html import page as _page
+from ._render import GraphPicture, GraphvizNotFoundError, dot_available, install_hint, save, to_svg
+from ._trace import BackwardTrace, LiveView, StepRecord
+
+__all__ = ["draw_graph", "backward_steps", "save_html", "trace", "save", "BackwardTrace", "StepRecord",
+           "GraphPicture", "GraphvizNotFoundError", "GRAD_SCALE", "GRAD_WORDS", "GradColor", "grad_color", "grad_norm",
+           "dot_available", "install_hint", "to_svg"]
+
+
+def trace(output, names=None, grad=None, retain_graph=False):
+    """Run the backward pass of ``output`` (a Tensor or a list of them) and record every gradient.
+
+    Returns a ``BackwardTrace``: ``.order`` (the nodes in visit order), ``.records`` (per step: the op, the
+    gradient it received, the gradients it sent), ``.grad(tensor)`` for any tensor of the graph, and
+    ``.draw()``, ``.frames()``, ``.save_html(path)``. ``grad`` seeds the backward like
+    ``backward(grad=...)``; with several outputs, a list of seeds.
+    """
+    return BackwardTrace(output, names=names, grads=grad, retain_graph=retain_graph)
+
+
+def draw_graph(output, names=None, *, backward=False, grad=None, retain_graph=False, **options):
+    """A ``graphviz.Digraph`` of everything that produced ``output`` (a Tensor, a list of them, or a trace).
+
+    names: a mapping of names to tensors (``dict(model.named_parameters())``, ``{"X": X, "Y": Y}``) or
+        (name, tensor) pairs; unnamed tensors fall back to ``Tensor.name``. Named data that needs no
+        gradient is drawn where an op saved it (before the backward pass frees the saved values).
+    backward: run the backward pass now (instead of ``output.backward()``; seeded with ``grad``, keeping the
+        graph with ``retain_graph``) and show every tensor's gradient, intermediates included.
+
+    Options:
+        max_elements=6     tensors with at most this many elements show every number, others min/mean/max
+        show_values=True, show_grads=True, show_args=True   what the labels include
+        grad_flow=False    draw edges from the output towards the inputs, labelled with the gradient's
+                           shape ("sent → summed to" where broadcasting was undone) and coloured by its norm
+        collapse="auto"    True: each top-level scope becomes one box; an int: scopes at that depth do;
+                           a list of scope names: those scopes do (collapse=["cost"]); False: never;
+                           "auto": the most detailed depth that fits under max_nodes
+        max_nodes=300      at most this many nodes; the ones farthest from the output become one summary
+                           node (None: no cap)
+        rankdir="TB"       Graphviz direction: TB (inputs on top), LR, BT, RL
+        legend=None        the colour legend (None: when gradients are shown)
+        title=None         a title above the picture
+
+    Returns a ``GraphPicture`` (a ``graphviz.Digraph``): shown inline in Jupyter, ``.source`` is the DOT
+    text, ``viz.save(picture, "graph.svg")`` or ``.render()`` write files (these need Graphviz's ``dot``
+    program; without it they raise ``GraphvizNotFoundError`` saying how to install it).
+    """
+    graph, view = _graph_and_view(output, names, backward, grad, retain_graph)
+    draw_options = _options("draw_graph", options)
+    return build_picture(graph, view, draw_options, explain_plan=True)
+
+
+def backward_steps(output, names=None, *, grad=None, retain_graph=False, **options):
+    """One picture per step of the backward pass of ``output`` (a Tensor, a list of them, or a trace).
+
+    Runs the backward pass at once (like ``output.backward()``) and returns an iterator of ``GraphPicture``:
+    first the forward graph with the seed gradient at the output, then one picture after each node the
+    backward pass visits. The node being processed is orange (the edges to its inputs red, labelled with
+    the gradients' shapes), nodes already done are grey, and each tensor shows the gradient that has reached
+    it so far. Takes the options of ``draw_graph``.
+    """
+    recorded = output if isinstance(output, BackwardTrace) else trace(output, names, grad, retain_graph)
+    draw_options = _options("backward_steps", options)
+    return (build_picture(recorded.graph, recorded.view(frame), draw_options, caption=caption)
+            for frame, caption in enumerate(step_captions(recorded)))
+
+
+def save_html(output, path, names=None, *, grad=None, retain_graph=False, title=None, **options):
+    """Write the step-through page of the backward pass of ``output`` to ``path`` and return the path.
+
+    One self-contained HTML file: every step as an inline SVG picture (see ``backward_steps``), previous /
+    next / play buttons, a slider and the arrow keys; no network access. Runs the backward pass (like
+    ``output.backward()``) unless ``output`` is a trace. Needs Graphviz's ``dot`` program.
+    """
+    recorded = output if isinstance(output, BackwardTrace) else trace(output, names, grad, retain_graph)
+    options.setdefault("legend", True)
+    options.setdefault("rankdir", "BT")  # the output on top: the backward pass reads downwards, like the page
+    draw_options = _options("save_html", options)
+    # the page shows each step's caption above the picture, so the pictures carry none
+    svgs = [to_svg(build_picture(recorded.graph, recorded.view(frame), draw_options))
+            for frame in range(len(recorded.records) + 1)]
+    html = _page(svgs, step_captions(recorded), title or "Backpropagation, step by step")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------------------------------
+
+
+def _graph_and_view(output, names, backward, grad, retain_graph):
+    if isinstance(output, BackwardTrace):
+        if names is not None:
+            raise TypeError("draw_graph: a trace already has its names; pass names= to viz.trace()")
+        return output.graph, output.view()
+    if backward:
+        recorded = trace(output, names, grad, retain_graph)
+        return recorded.graph, recorded.view()
+    if grad is not None or retain_graph:
+        raise TypeError("draw_graph: grad= and retain_graph= only apply with backward=True")
+    return Graph(output, names), LiveView()
+
+
+def _options(caller, options):
+    try:
+        return DrawOptions(**options)
+    except TypeError as err:
+        unknown = str(err).split("argument")[-1].strip(" '")
+        raise TypeError(f"{caller}: unknown option {unknown!r}; see help(tinygrad_dl.viz.draw_graph) for the "
+                        "options") from None
+
+
+def _tensor_words(info):
+    return info.name or "the output"
+
+
+def step_captions(recorded):
+    """One sentence per frame of a trace: what the backward pass does at that step."""
+    total = len(recorded.records)
+    outputs = [info for info in recorded.graph.tensors.values() if info.is_output]
+    start = ("the gradient 1 (d output / d output)" if len(outputs) == 1 and outputs[0].tensor.size == 1
+             else "the seed gradient of each output")
+    captions = [f"Step 0 of {total}: the forward pass is done; the backward pass starts at "
+                f"{_tensor_words(outputs[0]) if len(outputs) == 1 else 'the outputs'} with {start}."]
+    for index, record in enumerate(recorded.records, start=1):
+        op = record.op
+        where = f" (in {'/'.join(op.scope)})" if op.scope else ""
+        received = (f"receives the gradient of its output (shape {shape_text(record.grad_output.shape)}, "
+                    f"‖grad‖ {number(grad_norm(record.grad_output))})")
+        sent = []
+        for slot, info in op.inputs:
+            grad = record.input_grads[slot]
+            if grad is None:
+                continue
+            target = info.tensor.shape if info.tensor is not None else grad.shape
+            shape = shape_text(grad.shape) if grad.shape == target else \
+                f"{shape_text(grad.shape)} summed to {shape_text(target)}"
+            sent.append(f"{info.name or 'input ' + str(slot + 1)} gets {shape}")
+        sends = "sends gradients: " + ", ".join(sent) if sent else "sends no gradient further"
+        captions.append(f"Step {index} of {total}: {op.name}{where} {received} and {sends}.")
+    return captions
