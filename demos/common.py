@@ -35,8 +35,15 @@ def progress(iterable, total=None, description=None, quiet=False):
 
 
 def log(message, quiet=False):
-    if not quiet:
+    """Print a line (through tqdm when it is installed, so a running progress bar is not torn apart)."""
+    if quiet:
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:
         print(message, flush=True)
+        return
+    tqdm.write(str(message))
 
 
 def _pyplot():
