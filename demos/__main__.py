@@ -21,6 +21,7 @@ REGISTRY = {
     "gradient_checking": "C2W1 gradcheck catches the course's buggy hand-written backward (4-5-3-1 net)",
     "optimization": "C2W2 mini-batch GD vs momentum vs Adam (+ learning-rate decay) on the moons (2-5-2-1)",
     "softmax_batchnorm": "C2W3 softmax classifier (SIGNS or digits), batch norm vs none, random hyperparameter search",
+    "viz_demo": "pictures of backprop: the graph, a step-through page, vanishing gradients (sigmoid vs ReLU+He)",
 }
 
 

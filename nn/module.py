@@ -73,7 +73,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        with name_scope(self.scope_name):
+        scope = self.__dict__.get("_scope")  # built once: calling a module is on every training step's path
+        if scope is None:
+            scope = name_scope(self.scope_name)
+            object.__setattr__(self, "_scope", scope)
+        with scope:
             return self.forward(*args, **kwargs)
 
     _transparent = False  # True for containers that are never called (ModuleList): they prefix their items
@@ -148,6 +152,7 @@ class Module:
         if current is None or current is parent:
             object.__setattr__(self, "_scope_parent", weakref.ref(parent))
             object.__setattr__(self, "_scope_attribute", attribute)
+            self.__dict__.pop("_scope", None)  # the name may have changed: rebuild it at the next call
 
     # -- traversal --------------------------------------------------------------------------------
     def _members_of(self, kind):

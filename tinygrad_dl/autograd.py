@@ -65,9 +65,8 @@ class _ScopeStack(threading.local):
 _scopes = _ScopeStack()
 
 
-@contextlib.contextmanager
-def name_scope(name):
-    """Group the operations made inside the block under ``name`` (nested scopes join with '/').
+class name_scope:
+    """Group the operations made inside the block under ``name`` (nested scopes make a tuple of names).
 
     ``nn.Module.__call__`` enters a scope named after the module, so ``tinygrad_dl.viz`` can collapse a
     module's operations into one box; use it directly to group your own code::
@@ -75,12 +74,22 @@ def name_scope(name):
         with name_scope("attention"):
             scores = q @ k.T
     """
-    previous = _scopes.current
-    _scopes.current = (previous or ()) + (str(name),)
-    try:
-        yield
-    finally:
-        _scopes.current = previous
+
+    __slots__ = ("name", "_outer")
+
+    def __init__(self, name):
+        self.name = str(name)
+        self._outer = []  # a stack, so one scope object can be entered again while active (recursion)
+
+    def __enter__(self):
+        outer = _scopes.current
+        self._outer.append(outer)
+        _scopes.current = (outer + (self.name,)) if outer else (self.name,)
+        return self
+
+    def __exit__(self, *exc):
+        _scopes.current = self._outer.pop()
+        return False
 
 
 def current_scope():
@@ -342,7 +351,10 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
             pending[root.grad_fn] = seed
     capture = None if inputs is None else {id(t): t for t in inputs}
     captured = {}
-    with _SetGradMode(create_graph):
+    deliver = capture is not None
+    was_enabled = _grad_mode.enabled
+    _grad_mode.enabled = create_graph  # the backward pass is recorded only for create_graph
+    try:
         for step, node in enumerate(backward_order(roots)):
             grad = pending.pop(node, None)
             if grad is None:
@@ -351,7 +363,7 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                 raise RuntimeError(f"backward: trying to backward through {node.name} a second time, but its saved "
                                    "values were freed after the first backward; pass retain_graph=True to the "
                                    "first backward() if you need to backpropagate twice")
-            if node._retains_output_grad or capture is not None:
+            if deliver or node._retains_output_grad:
                 _deliver_output_grad(node, grad, capture, captured)
             if create_graph:
                 input_grads = _call_backward_on_tensors(node, grad)
@@ -383,6 +395,8 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
             if not retain_graph:
                 node.saved_tensors = None
                 node._released = True
+    finally:
+        _grad_mode.enabled = was_enabled
     return _finish_leaves(leaf_grads, capture, captured, inputs)
 
 
@@ -450,9 +464,9 @@ def _finish_leaves(leaf_grads, capture, captured, inputs):
 def _as_grad_tensor(grad, copy=False):
     if isinstance(grad, Tensor):
         return grad
-    if copy or not grad.flags.writeable:
+    if copy or type(grad) is not np.ndarray or not grad.flags.writeable:
         grad = np.array(grad)
-    return Tensor(grad)
+    return Tensor._wrap(grad)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=False):

@@ -66,7 +66,9 @@ class GradcheckResult:
 def _as_float64_leaves(inputs):
     leaves = []
     for x in inputs:
-        if isinstance(x, Tensor):
+        if isinstance(x, Tensor) and x.dtype.kind not in "fc":
+            leaves.append(x)  # an integer/bool Tensor (labels, indices, masks) is a constant: keep its dtype
+        elif isinstance(x, Tensor):
             leaves.append(Tensor(np.array(x.data, dtype=np.float64), requires_grad=x.requires_grad))
         else:
             leaves.append(Tensor(np.array(x, dtype=np.float64), requires_grad=True))
@@ -111,14 +113,17 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     ``GradcheckError`` with the report, or returns the result if ``raise_exception=False``.
     """
     leaves = _as_float64_leaves(inputs)
-    checked = [x for x in leaves if x.requires_grad]
+    positions = [i for i, x in enumerate(leaves) if x.requires_grad]  # reports name inputs by position
+    checked = [leaves[i] for i in positions]
     if not checked:
         raise ValueError("gradcheck: no input requires grad")
     weights = [None]
     objective = _scalar_objective(fn, leaves, weights)
-    analytic = autograd_grad(objective, checked)
+    # An objective without a graph does not depend on the inputs (e.g. gradgradcheck of a linear op,
+    # whose first-order gradients are constants): its analytic gradients are all zero.
+    analytic = autograd_grad(objective, checked) if objective.requires_grad else [None] * len(checked)
     reports = []
-    for index, (leaf, g) in enumerate(zip(checked, analytic)):
+    for index, leaf, g in zip(positions, checked, analytic):
         g = np.zeros_like(leaf.data) if g is None else np.asarray(g.data, dtype=np.float64)
         numeric = _numerical_gradient(lambda: _scalar_objective(fn, leaves, weights), leaf, eps)
         reports.append(InputReport(index, g, numeric, atol, rtol))

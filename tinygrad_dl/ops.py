@@ -27,6 +27,12 @@ def _broadcast_to(x, shape):
     return x.broadcast_to(shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
 
 
+def _saved_output(out):
+    """A ufunc on a 0-d array returns a NumPy scalar; make it the 0-d array the output Tensor will hold,
+    so create_graph recognises the saved output as the output (and differentiates through it)."""
+    return out if type(out) is np.ndarray else np.asarray(out)
+
+
 def _zeros_then_add(grad, shape, index):
     """Scatter ``grad`` into zeros of ``shape`` at ``index`` (repeated indices add up)."""
     if isinstance(grad, Tensor):
@@ -88,7 +94,7 @@ class Div(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
-        out = a ** b
+        out = _saved_output(a ** b)
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -189,7 +195,7 @@ class Neg(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.exp(x)
+        out = _saved_output(np.exp(x))
         ctx.save_for_backward(out)
         return out
 
@@ -214,7 +220,7 @@ class Log(Function):
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.sqrt(x)
+        out = _saved_output(np.sqrt(x))
         ctx.save_for_backward(out)
         return out
 
@@ -227,7 +233,7 @@ class Sqrt(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x)  # saturates to exactly +-1 without overflow
+        out = _saved_output(np.tanh(x))  # saturates to exactly +-1 without overflow
         ctx.save_for_backward(out)
         return out
 
@@ -241,7 +247,7 @@ class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
         # 1 / (1 + e^-x) written as e^(-log(1 + e^-x)): no overflow for large |x|, accurate in both tails
-        out = np.exp(-np.logaddexp(0, -x))
+        out = _saved_output(np.exp(-np.logaddexp(0, -x)))
         ctx.save_for_backward(out)
         return out
 
@@ -311,6 +317,7 @@ def _reduction_setup(ctx, x, axis, keepdims):
     ctx.input_shape = x.shape
     axes = range(x.ndim) if ctx.axis is None else ctx.axis
     ctx.kept_shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    ctx.out_shape = ctx.kept_shape if keepdims else tuple(n for i, n in enumerate(x.shape) if i not in axes)
     ctx.count = math.prod(x.shape[i] for i in axes)
     return ctx.axis
 
@@ -348,7 +355,7 @@ class Max(Function):
         winners = x == out
         # ties share the gradient equally
         ctx.share = winners / np.sum(winners, axis=axis, keepdims=True)
-        return out if keepdims else out.reshape(np.sum(x, axis=axis).shape) if axis else out.reshape(())
+        return out.reshape(ctx.out_shape)  # (axis=() reduces nothing: the shape stays)
 
     @staticmethod
     def backward(ctx, grad):
@@ -387,8 +394,7 @@ class LogSumExp(Function):
         shift = np.max(x, axis=axis, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0)  # rows of -inf stay -inf instead of nan
         out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
-        if not keepdims:
-            out = out.reshape(np.sum(x, axis=axis).shape if axis else ())
+        out = _saved_output(out.reshape(ctx.out_shape))
         ctx.save_for_backward(x, out)  # the returned array itself, so create_graph differentiates through it
         return out
 

@@ -206,7 +206,9 @@ class Tensor:
         return Reshape.apply(self, shape=tuple(shape))
 
     def transpose(self, *axes):
-        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        """Permute the axes (reverse them when no axes or None is given), like ndarray.transpose."""
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
         return Transpose.apply(self, axes=tuple(axes) if axes else None)
 
     @property

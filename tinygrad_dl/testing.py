@@ -259,11 +259,16 @@ def check_gradients(fn, *input_strategies, reference=None, second_order=False, m
     if max_examples is not None:
         overrides["max_examples"] = max_examples
 
-    @settings(**overrides)
-    @given(st.tuples(*input_strategies))
     def test_gradients(inputs):
         assert_gradients_match(fn, *inputs, reference=reference, second_order=second_order, eps=eps,
                                atol=atol, rtol=rtol)
 
-    test_gradients.__name__ = f"test_gradients_of_{getattr(fn, '__name__', 'fn')}"
-    return test_gradients
+    # named before decorating, so hypothesis's failure report says which function failed
+    test_gradients.__name__ = test_gradients.__qualname__ = f"test_gradients_of_{_function_name(fn)}"
+    return settings(**overrides)(given(st.tuples(*input_strategies))(test_gradients))
+
+
+def _function_name(fn):
+    owner = getattr(fn, "__self__", None)  # Function.apply is a bound classmethod: name the class
+    name = owner.__name__ if isinstance(owner, type) else getattr(fn, "__name__", "fn")
+    return name if name.isidentifier() else "fn"
