@@ -34,6 +34,31 @@ def progress(iterable, total=None, description=None, quiet=False):
     return tqdm(iterable, total=total, desc=description, leave=False, mininterval=0.5)
 
 
+def train_full_batch(model, loss_fn, X, Y, num_iterations, learning_rate, print_every, description="train",
+                     quiet=True, record_last=False):
+    """Full-batch gradient descent as the Course 1 notebooks run it; returns {iteration: cost}.
+
+    X, Y are in the course's column layout ((n_features, m), (1, m)); the model takes rows, so it gets X.T.
+    The cost is recorded (and printed unless quiet) every ``print_every`` iterations, and at the last one
+    too with ``record_last``.
+    """
+    import numpy as np
+    from tinygrad_dl import Tensor, optim
+
+    inputs, targets = Tensor(np.ascontiguousarray(X.T)), Tensor(Y.T.astype(np.float64))
+    optimizer = optim.SGD(model.parameters(), lr=learning_rate)
+    costs = {}
+    for i in progress(range(num_iterations), num_iterations, description, quiet):
+        optimizer.zero_grad()
+        cost = loss_fn(model(inputs), targets)
+        cost.backward()
+        optimizer.step()
+        if i % print_every == 0 or (record_last and i == num_iterations - 1):
+            costs[i] = cost.item()
+            log(f"Cost after iteration {i}: {costs[i]:f}", quiet)
+    return costs
+
+
 def log(message, quiet=False):
     """Print a line (through tqdm when it is installed, so a running progress bar is not torn apart)."""
     if quiet:

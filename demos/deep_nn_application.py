@@ -10,7 +10,7 @@ Two networks on the 12288 pixels of the cat images, trained by full-batch gradie
 """
 import numpy as np
 
-from tinygrad_dl import Tensor, nn, no_grad, optim
+from tinygrad_dl import Tensor, nn, no_grad
 
 from . import common
 from .datasets import load_cat_dataset
@@ -57,19 +57,8 @@ def train(model, X, Y, num_iterations, learning_rate, print_every=100, quiet=Tru
     The course's backward starts from dAL = -(Y/AL - (1-Y)/(1-AL)) and goes through the sigmoid's
     derivative: BCELoss on the sigmoid's output is that very computation.
     """
-    inputs, targets = Tensor(X.T), Tensor(Y.T.astype(np.float64))
-    loss_fn = nn.BCELoss()
-    optimizer = optim.SGD(model.parameters(), lr=learning_rate)
-    costs = {}
-    for i in common.progress(range(num_iterations), num_iterations, description, quiet):
-        optimizer.zero_grad()
-        cost = loss_fn(model(inputs), targets)
-        cost.backward()
-        optimizer.step()
-        if i % print_every == 0 or i == num_iterations - 1:
-            costs[i] = cost.item()
-            common.log(f"Cost after iteration {i}: {costs[i]}", quiet)
-    return costs
+    return common.train_full_batch(model, nn.BCELoss(), X, Y, num_iterations, learning_rate, print_every,
+                                   description, quiet, record_last=True)
 
 
 def predict(model, X):

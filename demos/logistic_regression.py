@@ -8,7 +8,7 @@ full-batch gradient descent on the mean cross-entropy. The course writes the gra
 """
 import numpy as np
 
-from tinygrad_dl import Tensor, nn, no_grad, optim
+from tinygrad_dl import Tensor, nn, no_grad
 
 from . import common
 from .datasets import load_cat_dataset
@@ -40,19 +40,8 @@ def train(model, X, Y, num_iterations, learning_rate, print_every=100, quiet=Tru
     X is in the course's column layout (n_features, m); the model takes rows, so it gets X.T.
     BCEWithLogitsLoss on the logit z = w.x + b has exactly the course's gradient (sigmoid(z) - y) / m.
     """
-    inputs, targets = Tensor(X.T), Tensor(Y.T.astype(np.float64))
-    loss_fn = nn.BCEWithLogitsLoss()
-    optimizer = optim.SGD(model.parameters(), lr=learning_rate)
-    costs = {}
-    for i in common.progress(range(num_iterations), num_iterations, f"lr {learning_rate}", quiet):
-        optimizer.zero_grad()
-        cost = loss_fn(model(inputs), targets)
-        cost.backward()
-        optimizer.step()
-        if i % print_every == 0:
-            costs[i] = cost.item()
-            common.log(f"Cost after iteration {i}: {costs[i]:f}", quiet)
-    return costs
+    return common.train_full_batch(model, nn.BCEWithLogitsLoss(), X, Y, num_iterations, learning_rate, print_every,
+                                   f"lr {learning_rate}", quiet)
 
 
 def predict(model, X):

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from tinygrad_dl import Tensor, nn, no_grad, optim
+from tinygrad_dl import Tensor, nn, no_grad
 
 from . import common
 from .datasets import make_flower
@@ -49,19 +49,8 @@ def train(model, X, Y, num_iterations, learning_rate, print_every=1000, quiet=Tr
 
     BCEWithLogitsLoss has the course's output gradient dZ2 = (A2 - Y) / m exactly.
     """
-    inputs, targets = Tensor(X.T), Tensor(Y.T.astype(np.float64))
-    loss_fn = nn.BCEWithLogitsLoss()
-    optimizer = optim.SGD(model.parameters(), lr=learning_rate)
-    costs = {}
-    for i in common.progress(range(num_iterations), num_iterations, "flower", quiet):
-        optimizer.zero_grad()
-        cost = loss_fn(model(inputs), targets)
-        cost.backward()
-        optimizer.step()
-        if i % print_every == 0:
-            costs[i] = cost.item()
-            common.log(f"Cost after iteration {i}: {costs[i]:f}", quiet)
-    return costs
+    return common.train_full_batch(model, nn.BCEWithLogitsLoss(), X, Y, num_iterations, learning_rate, print_every,
+                                   "flower", quiet)
 
 
 def predict(model, X):

@@ -367,8 +367,10 @@ class Sequential(Module):
             setattr(self, name, module)
 
     def forward(self, x):
-        for module in self.children():
-            x = module(x)
+        members = self.__dict__
+        for name, kind in self._registry().items():  # direct walk: this runs on every training step
+            if kind == _MODULE and members[name] is not None:
+                x = members[name](x)
         return x
 
     def __len__(self):

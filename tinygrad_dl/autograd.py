@@ -312,7 +312,7 @@ def _seed_grad(root, grad, create_graph):
         if root.data.size != 1:
             raise RuntimeError(f"backward: grad can be created implicitly only for a scalar output, but the output "
                                f"has shape {root.data.shape}; pass grad= with that shape")
-        seed = np.ones_like(root.data)
+        seed = np.ones(root.data.shape, root.data.dtype)
     else:
         values = grad.data if isinstance(grad, Tensor) else grad
         seed = np.array(values, dtype=root.data.dtype)  # a copy: the engine may accumulate into it
@@ -449,15 +449,15 @@ def _finish_leaves(leaf_grads, capture, captured, inputs):
         return [None if id(t) not in captured else _as_grad_tensor(captured[id(t)], copy=True) for t in inputs]
     seen = set()
     for leaf, grad in leaf_grads.values():
-        # Two leaves can receive the very same array (a + b): give each its own.
-        copy = id(grad) in seen
-        seen.add(id(grad))
-        if leaf.grad is None:
-            leaf.grad = _as_grad_tensor(grad, copy=copy)
+        current = leaf.grad
+        if current is None:
+            # Two leaves can receive the very same array (a + b): the second one gets a copy.
+            leaf.grad = _as_grad_tensor(grad, copy=id(grad) in seen)
+            seen.add(id(grad))
         elif isinstance(grad, Tensor):
-            leaf.grad = leaf.grad + grad
+            leaf.grad = current + grad
         else:
-            leaf.grad = Tensor(leaf.grad.data + grad)
+            leaf.grad = Tensor._wrap(current.data + grad)
     return None
 
 

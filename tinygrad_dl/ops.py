@@ -27,6 +27,14 @@ def _broadcast_to(x, shape):
     return x.broadcast_to(shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
 
 
+def _sigmoid(x):
+    """1 / (1 + e^-x), the course's own formula (so course runs match bit for bit). It is accurate in both
+    tails; for x < -709 (float64) e^-x overflows to inf and the result is the correct limit 0, so the
+    overflow warning is silenced."""
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
+
+
 def _saved_output(out):
     """A ufunc on a 0-d array returns a NumPy scalar; make it the 0-d array the output Tensor will hold,
     so create_graph recognises the saved output as the output (and differentiates through it)."""
@@ -125,10 +133,7 @@ class Minimum(Function):
         ctx.a_wins = a <= b
         return np.minimum(a, b)
 
-    @staticmethod
-    def backward(ctx, grad):
-        need_a, need_b = ctx.needs_input_grad
-        return (grad * ctx.a_wins if need_a else None), (grad * ~ctx.a_wins if need_b else None)
+    backward = Maximum.backward  # the same routing: the gradient goes where a_wins says
 
 
 class Where(Function):
@@ -246,8 +251,7 @@ class Tanh(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
-        # 1 / (1 + e^-x) written as e^(-log(1 + e^-x)): no overflow for large |x|, accurate in both tails
-        out = _saved_output(np.exp(-np.logaddexp(0, -x)))
+        out = _saved_output(_sigmoid(x))
         ctx.save_for_backward(out)
         return out
 

@@ -1,4 +1,6 @@
 """The Tensor: a NumPy array, the gradient it receives, and the node (``grad_fn``) that produced it."""
+from operator import attrgetter
+
 import numpy as np
 
 from . import autograd
@@ -90,10 +92,11 @@ class Tensor:
         autograd.run_backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     # -- array facts ------------------------------------------------------------------------------
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
+    # attrgetter is implemented in C: cheaper than a Python function on these very frequent reads
+    shape = property(attrgetter("data.shape"), doc="The array's shape.")
+    ndim = property(attrgetter("data.ndim"), doc="The number of axes.")
+    dtype = property(attrgetter("data.dtype"), doc="The array's dtype.")
+    size = property(attrgetter("data.size"), doc="The number of elements.")
 
     def numpy(self):
         return self.data

@@ -261,7 +261,7 @@ def op_label(op, options):
     if options.show_args:
         rows += [_row(_small(esc(arg))) for arg in op_arguments(op.node)]
     rows.append(_row(_small(f"backward step {op.step}", color="#6a5d2e")))
-    return (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">' + "".join(rows) + "</TABLE>")
+    return '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">' + "".join(rows) + "</TABLE>"
 
 
 def box_label(box, view, options):
