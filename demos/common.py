@@ -90,6 +90,12 @@ def plot_costs(curves, path, title, xlabel="iteration", ylabel="cost"):
     return _save(fig, plt, path)
 
 
+def plot_cost_histories(histories, path, title, xlabel="iteration"):
+    """``plot_costs`` for ``{label: {iteration: cost}}``, the form every demo's run() records."""
+    curves = {label: (sorted(costs), [costs[i] for i in sorted(costs)]) for label, costs in histories.items()}
+    return plot_costs(curves, path, title, xlabel=xlabel)
+
+
 def plot_decision_boundary(predict, X, Y, path, title):
     """The 2-D decision boundary of ``predict`` (maps an (2, n) array to labels in {0, 1}) over the data (column layout)."""
     import numpy as np
@@ -136,6 +142,19 @@ def _fmt(value):
 
 def print_results(rows, title=None):
     print(results_table(rows, title), flush=True)
+
+
+def run_and_report(run, rows, title):
+    """``main()``'s ending: call ``run()``, turn a missing data file or package into a message (not a
+    traceback), print the results table made by ``rows(results)`` and the plots written."""
+    try:
+        results = run()
+    except (FileNotFoundError, ImportError) as error:
+        raise SystemExit(str(error)) from None
+    print_results(rows(results), title)
+    for path in results.get("plots", ()):
+        print(f"wrote {path}")
+    return results
 
 
 def output_dir(path):

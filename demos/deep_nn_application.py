@@ -120,14 +120,9 @@ def main(argv=None):
     parser.add_argument("--iterations", type=int, default=2500, help="gradient-descent iterations (default 2500)")
     parser.add_argument("--lr", type=float, default=0.0075, help="learning rate (default 0.0075)")
     args = parser.parse_args(argv)
-    try:
-        results = run(args.model, args.iterations, args.lr, args.data, quiet=args.quiet, out=args.out)
-    except (FileNotFoundError, ImportError) as error:  # no data folder, or no h5py: a message, not a traceback
-        raise SystemExit(str(error)) from None
-    common.print_results(results_rows(results), "Deep neural network on cat vs non-cat")
-    for path in results["plots"]:
-        print(f"wrote {path}")
-    return results
+    return common.run_and_report(
+        lambda: run(args.model, args.iterations, args.lr, args.data, quiet=args.quiet, out=args.out),
+        results_rows, "Deep neural network on cat vs non-cat")
 
 
 if __name__ == "__main__":

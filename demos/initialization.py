@@ -20,7 +20,8 @@ import numpy as np
 
 from tinygrad_dl import Tensor, nn, no_grad, optim
 
-from .common import log, make_parser, output_dir, plot_costs, plot_decision_boundary, print_results, progress
+from .common import (log, make_parser, output_dir, plot_cost_histories, plot_decision_boundary,
+                     print_results, progress)
 from .datasets import load_circles_dataset
 
 NAME = "initialization"
@@ -173,9 +174,8 @@ def run(schemes=SCHEMES, num_iterations=NUM_ITERATIONS, learning_rate=LEARNING_R
             plot_decision_boundary(decision_function(model), train_X, train_Y, folder / f"boundary_{scheme}.png",
                                    f"Model with {scheme} initialization")
     if out is not None and results:
-        curves = {scheme: (sorted(r["costs"]), [r["costs"][i] for i in sorted(r["costs"])])
-                  for scheme, r in results.items()}
-        plot_costs(curves, output_dir(out) / "costs.png", "Cost (course formula; inf is not drawn)")
+        plot_cost_histories({scheme: r["costs"] for scheme, r in results.items()}, output_dir(out) / "costs.png",
+                            "Cost (course formula; inf is not drawn)")
     return results
 
 

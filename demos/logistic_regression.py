@@ -125,15 +125,9 @@ def main(argv=None):
     parser.add_argument("--compare-learning-rates", action="store_true",
                         help="also train with lr 0.01, 0.001 and 0.0001 for 1500 iterations each")
     args = parser.parse_args(argv)
-    try:
-        results = run(args.data, args.iterations, args.lr, args.compare_learning_rates, quiet=args.quiet,
-                      out=args.out)
-    except (FileNotFoundError, ImportError) as error:  # no data folder, or no h5py: a message, not a traceback
-        raise SystemExit(str(error)) from None
-    common.print_results(results_rows(results), "Logistic regression (cat vs non-cat)")
-    for path in results["plots"]:
-        print(f"wrote {path}")
-    return results
+    return common.run_and_report(
+        lambda: run(args.data, args.iterations, args.lr, args.compare_learning_rates, quiet=args.quiet, out=args.out),
+        results_rows, "Logistic regression (cat vs non-cat)")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ at the end of epoch i, which is the notebook's ``learning_rate = decay(learning_
 """
 from tinygrad_dl import nn, no_grad, optim
 
-from .common import log, make_parser, output_dir, plot_costs, plot_decision_boundary, print_results, progress
+from .common import (log, make_parser, output_dir, plot_cost_histories, plot_decision_boundary,
+                     print_results, progress)
 from .datasets import load_moons_dataset
 from .initialization import accuracy, course_cross_entropy, course_mlp, decision_function, initialize, rows
 
@@ -155,8 +156,8 @@ def _plot(results, out):
     for curves, filename, title in ((plain, "costs.png", "Mini-batch optimizers, lr 0.0007"),
                                     (decayed, "costs_lr_decay.png", "With learning-rate decay")):
         if curves:
-            plot_costs({k: (sorted(r["costs"]), [r["costs"][i] for i in sorted(r["costs"])])
-                        for k, r in curves.items()}, output_dir(out) / filename, title, xlabel="epoch")
+            plot_cost_histories({k: r["costs"] for k, r in curves.items()}, output_dir(out) / filename, title,
+                                xlabel="epoch")
 
 
 def results_rows(results):

@@ -154,15 +154,10 @@ def main(argv=None):
                         help="also train 1, 2, 3, 4, 5, 20 and 50 hidden units for 5000 iterations each")
     parser.add_argument("--no-baseline", action="store_true", help="skip scikit-learn's logistic regression")
     args = parser.parse_args(argv)
-    try:
-        results = run(args.hidden, args.iterations, args.lr, baseline=not args.no_baseline, sweep=args.sweep,
-                      quiet=args.quiet, out=args.out)
-    except ImportError as error:
-        raise SystemExit(str(error)) from None
-    common.print_results(results_rows(results), f"Planar flower, {args.hidden} hidden units")
-    for path in results["plots"]:
-        print(f"wrote {path}")
-    return results
+    return common.run_and_report(
+        lambda: run(args.hidden, args.iterations, args.lr, baseline=not args.no_baseline, sweep=args.sweep,
+                    quiet=args.quiet, out=args.out),
+        results_rows, f"Planar flower, {args.hidden} hidden units")
 
 
 if __name__ == "__main__":

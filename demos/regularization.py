@@ -22,7 +22,8 @@ import numpy as np
 from tinygrad_dl import nn, no_grad, optim
 import tinygrad_dl.nn.functional as F
 
-from .common import log, make_parser, output_dir, plot_costs, plot_decision_boundary, print_results, progress
+from .common import (log, make_parser, output_dir, plot_cost_histories, plot_decision_boundary,
+                     print_results, progress)
 from .datasets import load_football_dataset
 from .initialization import (accuracy, course_cross_entropy, course_mlp, decision_function, initialize,
                              linear_layers, rows)
@@ -107,8 +108,8 @@ def run(methods=METHODS, num_iterations=NUM_ITERATIONS, learning_rate=LEARNING_R
             plot_decision_boundary(decision_function(model), train_X, train_Y,
                                    output_dir(out) / f"boundary_{method}.png", f"Model with {method} regularization")
     if out is not None and results:
-        curves = {m: (sorted(r["costs"]), [r["costs"][i] for i in sorted(r["costs"])]) for m, r in results.items()}
-        plot_costs(curves, output_dir(out) / "costs.png", "Cost (course formula, incl. the L2 term)")
+        plot_cost_histories({m: r["costs"] for m, r in results.items()}, output_dir(out) / "costs.png",
+                            "Cost (course formula, incl. the L2 term)")
     return results
 
 
