@@ -6,8 +6,10 @@ op produces points at it through ``Tensor.grad_fn``. Nodes hold their inputs, ne
 weak reference), so a graph has no reference cycles and dies with its last tensor.
 """
 import contextlib
+import itertools
 import threading
 import weakref
+from operator import attrgetter
 
 import numpy as np
 
@@ -131,7 +133,7 @@ class Function:
     whose backward cannot work on Tensors sets ``supports_create_graph = False`` and gets a clear error.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "_output_ref", "__dict__", "__weakref__")
+    __slots__ = ("parents", "needs_input_grad", "sequence_number", "_output_ref", "__dict__", "__weakref__")
 
     supports_create_graph = True
     # Defaults read from the class until a node sets its own (saves work on the hot path of every op).
@@ -160,44 +162,46 @@ class Function:
         """Run ``forward`` on the inputs' arrays; when grad mode is on and an input requires grad, record the node."""
         # This is the hot path of every operation: plain loops, no helper calls.
         arrays = []
-        needs = []
+        parents = []  # the input Tensor where it requires grad, else None
         any_needs = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
-                needs.append(x.requires_grad)
-                any_needs = any_needs or x.requires_grad
+                if x.requires_grad:
+                    parents.append(x)
+                    any_needs = True
+                else:
+                    parents.append(None)
             else:
                 arrays.append(x if x is None or isinstance(x, _PASS_THROUGH) else np.asarray(x))
-                needs.append(False)
-        record = any_needs and _grad_mode.enabled
+                parents.append(None)
         ctx = object.__new__(cls)
-        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
+        record = any_needs and _grad_mode.enabled
+        if record:
+            ctx.needs_input_grad = tuple([x is not None for x in parents])
+        else:
+            ctx.needs_input_grad = (False,) * len(parents)
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as err:
             raise _op_error(cls.__name__, err, arrays) from None
-        result = object.__new__(Tensor)
+        result = object.__new__(Tensor)  # grad, name and the rest keep their class-level defaults
         result.data = out if type(out) is np.ndarray else np.asarray(out)
-        result.grad = None
-        result.name = None
-        result._retains_grad = False
         if record:
             if result.data.dtype.kind not in "fc":
                 raise TypeError(f"{cls.__name__}: produced a {result.data.dtype} tensor from inputs that require "
                                 "grad; a differentiable op must return floating-point values")
-            ctx.parents = tuple([x if need else None for x, need in zip(inputs, needs)])
+            ctx.parents = tuple(parents)
+            ctx.sequence_number = next(_node_counter)  # creation order: a topological order for backward
             if _scopes.current is not None:
                 ctx.scope = _scopes.current
             ctx._output_ref = weakref.ref(result)
             result.requires_grad = True
             result.grad_fn = ctx
-        else:
-            result.requires_grad = False
-            result.grad_fn = None
         return result
 
 
+_node_counter = itertools.count()
 _PASS_THROUGH = (np.ndarray, int, float, bool, np.generic)  # handed to forward as they are (Python scalars stay weak)
 
 
@@ -222,35 +226,32 @@ def _op_error(op_name, err, arrays):
 
 
 def backward_order(roots):
-    """The nodes (Functions) behind ``roots`` in the order the backward pass visits them.
+    """The nodes (Functions) behind ``roots`` in the order the backward pass visits them: newest first.
 
-    A node comes after every node that consumes its output (reverse post-order of an iterative depth-first
-    search: no recursion, so a 100 000-op chain is fine).
+    Every node is created after the nodes of its inputs, so visiting in decreasing creation number puts
+    each node after all the nodes that consume its output. Finding the nodes is a plain loop over a
+    growing list (no recursion: a 100 000-op chain is fine).
     """
     if isinstance(roots, Tensor):
         roots = [roots]
-    order = []
-    visited = set()
+    nodes = []
+    seen = set()
     for root in roots:
-        fn = root.grad_fn
-        if fn is None or fn in visited:
-            continue
-        visited.add(fn)
-        stack = [(fn, iter(fn.parents))]
-        while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                if parent is not None:
-                    parent_fn = parent.grad_fn
-                    if parent_fn is not None and parent_fn not in visited:
-                        visited.add(parent_fn)
-                        stack.append((parent_fn, iter(parent_fn.parents)))
-                        break
-            else:
-                stack.pop()
-                order.append(node)
-    order.reverse()
-    return order
+        if root.grad_fn is not None and root.grad_fn not in seen:
+            seen.add(root.grad_fn)
+            nodes.append(root.grad_fn)
+    for node in nodes:  # the list grows while we walk it
+        for parent in node.parents:
+            if parent is not None:
+                parent_node = parent.grad_fn
+                if parent_node is not None and parent_node not in seen:
+                    seen.add(parent_node)
+                    nodes.append(parent_node)
+    nodes.sort(key=_creation_number, reverse=True)
+    return nodes
+
+
+_creation_number = attrgetter("sequence_number")
 
 
 def _sum_to_shape(grad, shape):

@@ -29,8 +29,14 @@ class Tensor:
     dtype kept); Python scalars and lists become float32. Only floating-point tensors can require grad.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_retains_grad", "name", "__weakref__")
+    __slots__ = ("data", "__dict__", "__weakref__")
     __array_ufunc__ = None  # NumPy operators defer to ours, so `np_array @ tensor` builds a graph
+    # Defaults read from the class until a tensor sets its own: an op's result then only needs its data.
+    grad = None
+    grad_fn = None
+    requires_grad = False
+    name = None
+    _retains_grad = False
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _as_array(data, dtype)
@@ -44,14 +50,9 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, array):
-        """Fast path for ops: wrap a forward result without any checks."""
+        """Fast path for the engine: wrap an ndarray without any checks (every other field at its default)."""
         t = cls.__new__(cls)
-        t.data = array if type(array) is np.ndarray else np.asarray(array)
-        t.grad = None
-        t.grad_fn = None
-        t.requires_grad = False
-        t._retains_grad = False
-        t.name = None
+        t.data = array
         return t
 
     # -- autograd ---------------------------------------------------------------------------------
