@@ -151,17 +151,14 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 for param in group["params"]:
-                    if param.grad is not None:
-                        self.update_parameter(param, self._grad_array(param), self.state[param], group)
+                    grad = param.grad
+                    if grad is not None:
+                        grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+                        if grad.shape != param.data.shape:
+                            raise ValueError(f"{self._name}.step: a parameter of shape {param.data.shape} has a "
+                                             f"gradient of shape {grad.shape}; they must be equal")
+                        self.update_parameter(param, grad, self.state[param], group)
         return loss
-
-    def _grad_array(self, param):
-        grad = param.grad
-        grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
-        if grad.shape != param.data.shape:
-            raise ValueError(f"{self._name}.step: a parameter of shape {param.data.shape} has a gradient of shape "
-                             f"{grad.shape}; they must be equal")
-        return grad
 
     def update_parameter(self, param, grad, state, group):
         """Update ``param.data`` in place from ``grad`` (an ndarray); ``state`` is this parameter's dict."""

@@ -382,8 +382,12 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                 if type(input_grad) is not np.ndarray or input_grad.shape != data.shape or input_grad.dtype != data.dtype:
                     input_grad = _fit_grad(input_grad, parent, node)
                 parent_node = parent.grad_fn
-                if parent_node is None:
-                    _accumulate_leaf(parent, input_grad, leaf_grads)
+                if parent_node is None:  # a leaf: collect, written to .grad once at the end
+                    entry = leaf_grads.get(id(parent))
+                    if entry is None:
+                        leaf_grads[id(parent)] = [parent, input_grad]
+                    else:
+                        entry[1] = entry[1] + input_grad
                     continue
                 current = pending.get(parent_node)
                 if current is None:
@@ -451,14 +455,14 @@ def _finish_leaves(leaf_grads, capture, captured, inputs):
     seen = set()
     for leaf, grad in leaf_grads.values():
         current = leaf.grad
-        if current is None:
-            # Two leaves can receive the very same array (a + b): the second one gets a copy.
-            leaf.grad = _as_grad_tensor(grad, copy=id(grad) in seen)
-            seen.add(id(grad))
-        elif isinstance(grad, Tensor):
-            leaf.grad = current + grad
+        if current is not None:
+            leaf.grad = current + grad if isinstance(grad, Tensor) else Tensor._wrap(current.data + grad)
+        elif type(grad) is np.ndarray and grad.flags.writeable and id(grad) not in seen:
+            leaf.grad = Tensor._wrap(grad)  # the common case: a fresh array only this leaf receives
         else:
-            leaf.grad = Tensor._wrap(current.data + grad)
+            # a Tensor (create_graph), a read-only broadcast view, or the very array another leaf got (a + b)
+            leaf.grad = _as_grad_tensor(grad, copy=id(grad) in seen)
+        seen.add(id(grad))
     return None
 
 
