@@ -40,11 +40,8 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _as_array(data, dtype)
-        self.grad = None
-        self.grad_fn = None
-        self._retains_grad = False
-        self.name = name
-        self.requires_grad = False
+        if name is not None:
+            self.name = name
         if requires_grad:
             self.requires_grad_(True)
 
