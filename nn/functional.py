@@ -24,12 +24,13 @@ def linear(x, weight, bias=None):
     """``x @ weight.T + bias`` for x of shape (..., in_features), weight (out_features, in_features)
     (the course's W[l] layout) and bias (out_features,) or None."""
     x, weight = _tensor(x), _tensor(weight)
-    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape {weight.shape} "
+    x_shape, weight_shape = x.data.shape, weight.data.shape  # read once: this runs on every forward pass
+    if len(weight_shape) != 2 or not x_shape or x_shape[-1] != weight_shape[1]:
+        raise ValueError(f"linear: input of shape {x_shape} does not fit a weight of shape {weight_shape} "
                          "(weight is (out_features, in_features); the input's last axis must be in_features)")
     if bias is not None:
         bias = _tensor(bias)
-        if bias.shape != (weight.shape[0],):
+        if bias.data.shape != weight_shape[:1]:
             raise ValueError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},) for a weight "
                              f"of shape {weight.shape}")
     return _ops.Linear.apply(x, weight, bias)

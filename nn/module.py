@@ -73,13 +73,14 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        scope = self.__dict__.get("_scope")  # built once: calling a module is on every training step's path
+        scope = self._scope  # built once: calling a module is on every training step's path
         if scope is None:
             scope = name_scope(self.scope_name)
             object.__setattr__(self, "_scope", scope)
         with scope:
             return self.forward(*args, **kwargs)
 
+    _scope = None  # the name_scope this module enters, made at the first call
     _transparent = False  # True for containers that are never called (ModuleList): they prefix their items
 
     @property

@@ -62,9 +62,10 @@ class SGD(Optimizer):
             raise ValueError(f"{self._name}: nesterov=True needs a momentum > 0, got momentum=0.0")
 
     def update_parameter(self, param, grad, state, group):
-        grad = _with_weight_decay(grad, param, group["weight_decay"])
+        if group["weight_decay"]:
+            grad = _with_weight_decay(grad, param, group["weight_decay"])
         lr, momentum = group["lr"], group["momentum"]
-        if momentum == 0:
+        if momentum == 0:  # plain gradient descent: the course's W = W - lr * dW
             param.data -= lr * grad
             return
         velocity = state.get("momentum_buffer")

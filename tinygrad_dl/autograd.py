@@ -351,7 +351,7 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
         else:
             pending[root.grad_fn] = seed
     capture = None if inputs is None else {id(t): t for t in inputs}
-    captured = {}
+    captured = None if capture is None else {}
     deliver = capture is not None
     was_enabled = _grad_mode.enabled
     _grad_mode.enabled = create_graph  # the backward pass is recorded only for create_graph

@@ -87,7 +87,7 @@ class Tensor:
         afterwards unless ``retain_graph=True``; ``create_graph=True`` records the backward pass so the grads
         can be differentiated again.
         """
-        autograd.run_backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+        autograd.run_backward(self, grad, retain_graph, create_graph)
 
     # -- array facts ------------------------------------------------------------------------------
     # attrgetter is implemented in C: cheaper than a Python function on these very frequent reads
