@@ -137,9 +137,8 @@ class Function:
 
     supports_create_graph = True
     # Defaults read from the class until a node sets its own (saves work on the hot path of every op).
-    saved_tensors = ()
+    saved_tensors = ()  # None once a backward without retain_graph has freed them
     scope = None
-    _released = False
     _retains_output_grad = False
 
     def save_for_backward(self, *arrays):
@@ -163,45 +162,44 @@ class Function:
         # This is the hot path of every operation: plain loops, no helper calls.
         arrays = []
         parents = []  # the input Tensor where it requires grad, else None
-        any_needs = False
+        needs = []
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
                 if x.requires_grad:
                     parents.append(x)
-                    any_needs = True
-                else:
-                    parents.append(None)
+                    needs.append(True)
+                    continue
             else:
                 arrays.append(x if x is None or isinstance(x, _PASS_THROUGH) else np.asarray(x))
-                parents.append(None)
+            parents.append(None)
+            needs.append(False)
         ctx = object.__new__(cls)
-        record = any_needs and _grad_mode.enabled
-        if record:
-            ctx.needs_input_grad = tuple([x is not None for x in parents])
-        else:
-            ctx.needs_input_grad = (False,) * len(parents)
+        record = True in needs and _grad_mode.enabled
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as err:
             raise _op_error(cls.__name__, err, arrays) from None
         result = object.__new__(Tensor)  # grad, name and the rest keep their class-level defaults
-        result.data = out if type(out) is np.ndarray else np.asarray(out)
+        result.data = out if type(out) is _ndarray else np.asarray(out)
         if record:
             if result.data.dtype.kind not in "fc":
                 raise TypeError(f"{cls.__name__}: produced a {result.data.dtype} tensor from inputs that require "
                                 "grad; a differentiable op must return floating-point values")
             ctx.parents = tuple(parents)
             ctx.sequence_number = next(_node_counter)  # creation order: a topological order for backward
-            if _scopes.current is not None:
-                ctx.scope = _scopes.current
-            ctx._output_ref = weakref.ref(result)
+            scope = _scopes.current
+            if scope is not None:
+                ctx.scope = scope
+            ctx._output_ref = _weak_reference(result)
             result.requires_grad = True
             result.grad_fn = ctx
         return result
 
 
 _node_counter = itertools.count()
+_ndarray, _weak_reference = np.ndarray, weakref.ref  # module-level names: one lookup fewer per op
 _PASS_THROUGH = (np.ndarray, int, float, bool, np.generic)  # handed to forward as they are (Python scalars stay weak)
 
 
@@ -360,7 +358,7 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
             grad = pending.pop(node, None)
             if grad is None:
                 continue
-            if node._released:
+            if node.saved_tensors is None:
                 raise RuntimeError(f"backward: trying to backward through {node.name} a second time, but its saved "
                                    "values were freed after the first backward; pass retain_graph=True to the "
                                    "first backward() if you need to backpropagate twice")
@@ -370,8 +368,11 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                 input_grads = _call_backward_on_tensors(node, grad)
             else:
                 input_grads = type(node).backward(node, grad)
-            if type(input_grads) is not tuple or len(input_grads) != len(node.parents):
-                input_grads = _check_backward_result(node, input_grads)
+            if type(input_grads) is not tuple:
+                input_grads = (input_grads,)  # a one-input op may return its gradient bare
+            if len(input_grads) != len(node.parents):
+                raise RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients for "
+                                   f"{len(node.parents)} inputs")
             if on_step is not None:
                 on_step(step, node, grad, input_grads)
             for parent, input_grad in zip(node.parents, input_grads):
@@ -398,8 +399,7 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                     pending[parent_node] = current + input_grad
                     owned.add(parent_node)
             if not retain_graph:
-                node.saved_tensors = None
-                node._released = True
+                node.saved_tensors = None  # frees the saved arrays and marks the node as used up
     finally:
         _grad_mode.enabled = was_enabled
     return _finish_leaves(leaf_grads, capture, captured, inputs)
@@ -416,15 +416,6 @@ def _call_backward_on_tensors(node, grad):
         return type(node).backward(node, grad)
     finally:
         node.saved_tensors = saved
-
-
-def _check_backward_result(node, input_grads):
-    if not isinstance(input_grads, tuple):
-        input_grads = (input_grads,)
-    if len(input_grads) != len(node.parents):
-        raise RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients for "
-                           f"{len(node.parents)} inputs")
-    return input_grads
 
 
 def _accumulate_leaf(leaf, grad, leaf_grads):
