@@ -384,11 +384,7 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                     input_grad = _fit_grad(input_grad, parent, node)
                 parent_node = parent.grad_fn
                 if parent_node is None:  # a leaf: collect, written to .grad once at the end
-                    entry = leaf_grads.get(id(parent))
-                    if entry is None:
-                        leaf_grads[id(parent)] = [parent, input_grad]
-                    else:
-                        entry[1] = entry[1] + input_grad
+                    _accumulate_leaf(parent, input_grad, leaf_grads)
                     continue
                 current = pending.get(parent_node)
                 if current is None:
