@@ -182,7 +182,7 @@ def time_rounds(steps, iterations, repeats):
 def load_cat_or_random(data_dir):
     """The course's cat images (12288, 209), or random pixels of that shape when the data is not there."""
     try:
-        from demos.datasets import load_cat_dataset
+        from tinygrad_dl.data import load_cat_dataset
         train_x, train_y, *_ = load_cat_dataset(data_dir)
         return train_x, train_y.astype(np.float64), "course cat images"
     except (FileNotFoundError, ImportError):
@@ -191,7 +191,7 @@ def load_cat_or_random(data_dir):
 
 
 def flower_data():
-    from demos.datasets import make_flower
+    from tinygrad_dl.data import make_flower
     X, Y = make_flower()
     return X, Y.astype(np.float64)
 

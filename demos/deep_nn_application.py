@@ -10,10 +10,10 @@ Two networks on the 12288 pixels of the cat images, trained by full-batch gradie
 """
 import numpy as np
 
-from tinygrad_dl import Tensor, nn, no_grad
+from tinygrad_dl import Tensor, nn, no_grad, plot
+from tinygrad_dl.data import load_cat_dataset
 
 from . import common
-from .datasets import load_cat_dataset
 
 NAME = "deep_nn_application"
 DESCRIPTION = "C1W4 deep NN on cat vs non-cat: 2-layer 12288-7-1 and L-layer 12288-20-7-5-1"
@@ -95,7 +95,7 @@ def run(model="both", num_iterations=2500, learning_rate=0.0075, data_dir=None, 
                    f"{results[kind]['test_accuracy']}", quiet)
     if out is not None:
         curves = {kind: (list(results[kind]["costs"]), list(results[kind]["costs"].values())) for kind in kinds}
-        results["plots"].append(common.plot_costs(curves, common.output_dir(out) / "cost.png",
+        results["plots"].append(plot.plot_costs(curves, common.output_dir(out) / "cost.png",
                                                   f"Cat classifier, learning rate {learning_rate}"))
     return results
 

@@ -19,10 +19,10 @@ This module also holds the small helpers the other Course 2 demos (regularizatio
 import numpy as np
 
 from tinygrad_dl import Tensor, nn, no_grad, optim
+from tinygrad_dl.plot import plot_cost_histories, plot_decision_boundary
+from tinygrad_dl.data import load_circles_dataset
 
-from .common import (log, make_parser, output_dir, plot_cost_histories, plot_decision_boundary,
-                     print_results, progress)
-from .datasets import load_circles_dataset
+from .common import log, make_parser, output_dir, print_results, progress
 
 NAME = "initialization"
 LAYER_DIMS = (2, 10, 5, 1)

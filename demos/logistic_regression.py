@@ -8,10 +8,10 @@ full-batch gradient descent on the mean cross-entropy. The course writes the gra
 """
 import numpy as np
 
-from tinygrad_dl import Tensor, nn, no_grad
+from tinygrad_dl import Tensor, nn, no_grad, plot
+from tinygrad_dl.data import load_cat_dataset
 
 from . import common
-from .datasets import load_cat_dataset
 
 NAME = "logistic_regression"
 DESCRIPTION = "C1W2 logistic regression on cat vs non-cat images (one sigmoid unit, zero init, gradient descent)"
@@ -96,10 +96,10 @@ def run(data_dir=None, num_iterations=2000, learning_rate=0.005, compare_learnin
 def write_plots(results, learning_rate, out):
     folder = common.output_dir(out)
     curves = {f"lr = {learning_rate}": _curve(results["costs"])}
-    paths = [common.plot_costs(curves, folder / "cost.png", "Logistic regression: cost")]
+    paths = [plot.plot_costs(curves, folder / "cost.png", "Logistic regression: cost")]
     if "comparison" in results:
         curves = {f"lr = {lr}": _curve(r["costs"]) for lr, r in results["comparison"].items()}
-        paths.append(common.plot_costs(curves, folder / "learning_rates.png", "Cost for three learning rates"))
+        paths.append(plot.plot_costs(curves, folder / "learning_rates.png", "Cost for three learning rates"))
     return paths
 
 

@@ -21,10 +21,10 @@ at the end of epoch i, which is the notebook's ``learning_rate = decay(learning_
     python -m demos.optimization [--optimizer adam] [--epochs 10000] [--no-decay]
 """
 from tinygrad_dl import nn, no_grad, optim
+from tinygrad_dl.plot import plot_cost_histories, plot_decision_boundary
+from tinygrad_dl.data import load_moons_dataset
 
-from .common import (log, make_parser, output_dir, plot_cost_histories, plot_decision_boundary,
-                     print_results, progress)
-from .datasets import load_moons_dataset
+from .common import log, make_parser, output_dir, print_results, progress
 from .initialization import accuracy, course_cross_entropy, course_mlp, decision_function, initialize, rows
 
 NAME = "optimization"

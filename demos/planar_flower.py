@@ -10,10 +10,10 @@ import warnings
 
 import numpy as np
 
-from tinygrad_dl import Tensor, nn, no_grad
+from tinygrad_dl import Tensor, nn, no_grad, plot
+from tinygrad_dl.data import make_flower
 
 from . import common
-from .datasets import make_flower
 
 NAME = "planar_flower"
 DESCRIPTION = "C1W3 planar 'flower' data: one hidden tanh layer (2-4-1) vs logistic regression"
@@ -118,18 +118,18 @@ def run(n_hidden=4, num_iterations=10000, learning_rate=1.2, baseline=True, swee
 def write_plots(model, models, results, X, Y, n_hidden, out):
     folder = common.output_dir(out)
     paths = [
-        common.plot_costs({"cost": (list(results["costs"]), list(results["costs"].values()))},
+        plot.plot_costs({"cost": (list(results["costs"]), list(results["costs"].values()))},
                           folder / "cost.png", f"Flower, {n_hidden} hidden units: cost"),
-        common.plot_decision_boundary(lambda grid: predict(model, grid), X, Y, folder / "decision_boundary.png",
+        plot.plot_decision_boundary(lambda grid: predict(model, grid), X, Y, folder / "decision_boundary.png",
                                       f"Hidden layer of size {n_hidden}: {results['accuracy']:.2f} %"),
     ]
     if "baseline" in models:
         baseline = models["baseline"]
-        paths.append(common.plot_decision_boundary(lambda grid: baseline.predict(grid.T), X, Y,
+        paths.append(plot.plot_decision_boundary(lambda grid: baseline.predict(grid.T), X, Y,
                                                    folder / "logistic_regression.png",
                                                    f"Logistic regression: {results['baseline_accuracy']:.2f} %"))
     for n_h, sweep_model in models.get("sweep", {}).items():
-        paths.append(common.plot_decision_boundary(lambda grid, m=sweep_model: predict(m, grid), X, Y,
+        paths.append(plot.plot_decision_boundary(lambda grid, m=sweep_model: predict(m, grid), X, Y,
                                                    folder / f"hidden_{n_h}.png",
                                                    f"Hidden layer of size {n_h}: {results['sweep'][n_h]:.2f} %"))
     return paths

@@ -21,10 +21,10 @@ import numpy as np
 
 from tinygrad_dl import nn, no_grad, optim
 import tinygrad_dl.nn.functional as F
+from tinygrad_dl.plot import plot_cost_histories, plot_decision_boundary
+from tinygrad_dl.data import load_football_dataset
 
-from .common import (log, make_parser, output_dir, plot_cost_histories, plot_decision_boundary,
-                     print_results, progress)
-from .datasets import load_football_dataset
+from .common import log, make_parser, output_dir, print_results, progress
 from .initialization import (accuracy, course_cross_entropy, course_mlp, decision_function, initialize,
                              linear_layers, rows)
 

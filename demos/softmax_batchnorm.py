@@ -20,9 +20,10 @@ Two more topics of the week, on the digits:
 import numpy as np
 
 from tinygrad_dl import Tensor, nn, no_grad, optim
+from tinygrad_dl.plot import plot_costs
+from tinygrad_dl.data import course_data_dir, load_digits_dataset, load_signs_dataset
 
-from .common import log, make_parser, output_dir, plot_costs, print_results, progress
-from .datasets import course_data_dir, load_digits_dataset, load_signs_dataset
+from .common import log, make_parser, output_dir, print_results, progress
 
 NAME = "softmax_batchnorm"
 DATASETS = ("auto", "digits", "signs")

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_dl import Tensor, name_scope, nn, optim, viz
+from tinygrad_dl.data import make_flower
 
 from . import common
-from .datasets import make_flower
 
 NAME = "viz_demo"
 DEFAULT_OUT = common.DEFAULT_OUTPUT / "viz"

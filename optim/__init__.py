@@ -14,7 +14,7 @@ from . import lr_scheduler
 from .clip import clip_grad_norm_, clip_grad_value_
 from .lr_scheduler import (ExponentialLR, InverseTimeDecay, LRScheduler, ScheduledInverseTimeDecay, StepLR,
                            schedule_lr_decay, update_lr)
-from .minibatch import random_mini_batches
+from tinygrad_dl.data.minibatch import random_mini_batches  # lives with the data tools
 from .optimizer import Optimizer
 from .optimizers import SGD, Adam, RMSprop
 

@@ -1,9 +1,10 @@
-"""Tests for demos/datasets.py: course fingerprints (COURSE.md section 6), data README counts."""
+"""Tests for tinygrad_dl.data (the course loaders): course fingerprints (COURSE.md section 6), data README counts."""
 
 import numpy as np
 import pytest
 
-from demos import datasets as ds
+from tinygrad_dl import data
+from tinygrad_dl.data import course as ds
 
 
 def _course_dir():
@@ -48,7 +49,7 @@ def test_moons_fingerprint():
 
 
 def test_generators_match_sklearn_bit_for_bit():
-    # sklearn is used here only as a cross-check; datasets.py never imports it for these.
+    # sklearn is used here only as a cross-check; tinygrad_dl.data never imports it for these.
     sk = pytest.importorskip("sklearn.datasets")
     for n, noise, factor, seed in [(300, 0.05, 0.8, 1), (101, 0.3, 0.5, 7)]:
         X, Y = ds.make_circles_course(n, noise, factor=factor, seed=seed)
@@ -79,7 +80,7 @@ def test_random_mini_batches_course_case():
     np.random.seed(1)
     X = np.random.randn(12288, 148)
     Y = np.random.randn(1, 148) < 0.5
-    batches = ds.random_mini_batches(X, Y, 64)
+    batches = data.random_mini_batches(X, Y, 64)
     assert [b[0].shape for b in batches] == [(12288, 64), (12288, 64), (12288, 20)]
     assert [b[1].shape for b in batches] == [(1, 64), (1, 64), (1, 20)]
     _assert6(batches[0][0][0][0:3], [0.90085595, -0.7612069, 0.2344157])
@@ -91,8 +92,8 @@ def test_random_mini_batches_course_case():
 
 def test_random_mini_batches_exact_multiple_and_moons_split():
     X, Y = ds.load_moons_dataset()
-    assert [b[0].shape[1] for b in ds.random_mini_batches(X, Y, 64, seed=11)] == [64, 64, 64, 64, 44]
-    assert len(ds.random_mini_batches(X[:, :128], Y[:, :128], 64)) == 2
+    assert [b[0].shape[1] for b in data.random_mini_batches(X, Y, 64, seed=11)] == [64, 64, 64, 64, 44]
+    assert len(data.random_mini_batches(X[:, :128], Y[:, :128], 64)) == 2
 
 
 # ------------------------------------------------------------------- data folder

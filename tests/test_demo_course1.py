@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from demos import deep_nn_application, logistic_regression, planar_flower
-from demos.datasets import course_data_dir, make_flower
+from tinygrad_dl.data import course_data_dir, make_flower
 
 SIX_DIGITS = 5e-7
 

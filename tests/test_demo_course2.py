@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from demos import gradient_checking, initialization, optimization, regularization, softmax_batchnorm
-from demos.datasets import course_data_dir
+from tinygrad_dl.data import course_data_dir
 from tinygrad_dl import Tensor, grad
 
 

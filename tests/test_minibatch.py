@@ -96,7 +96,7 @@ def test_seeding_uses_the_global_rng_like_the_course():
 
 
 def test_datasets_reexports_the_same_function():
-    datasets = pytest.importorskip("demos.datasets")
+    datasets = pytest.importorskip("tinygrad_dl.data")
     assert datasets.random_mini_batches is optim.random_mini_batches
 
 

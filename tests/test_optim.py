@@ -535,7 +535,7 @@ def moons_cost_after(optimizer_name, epochs):
     printed cost is the summed cross-entropy of the epoch divided by m.  Returns the costs of
     epoch 0 and of the last epoch.
     """
-    datasets = pytest.importorskip("demos.datasets")
+    datasets = pytest.importorskip("tinygrad_dl.data")
     X, Y = datasets.load_moons_dataset()
     dims = [2, 5, 2, 1]
     np.random.seed(3)

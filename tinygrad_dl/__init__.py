@@ -15,10 +15,41 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 __version__ = "0.1.0"
 
 
+def _map_checkout_folders():
+    """In a checkout, nn/ and optim/ sit beside tinygrad_dl/ (setup.cfg's package_dir maps them into the package
+    when it is installed). Without an install, or when a normal install is shadowed by the checkout (run from
+    the repository root), make them importable as tinygrad_dl.nn and tinygrad_dl.optim from their folders."""
+    import importlib.abc
+    import importlib.util
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    folders = {f"{__name__}.{sub}": os.path.join(root, sub) for sub in ("nn", "optim")}
+    if os.path.isdir(os.path.join(here, "nn")) or not all(
+            os.path.isfile(os.path.join(folder, "__init__.py")) for folder in folders.values()):
+        return  # an installed package (nn/ inside it), or not our checkout
+
+    class CheckoutFolders(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            folder = folders.get(name)
+            if folder is None:
+                return None
+            return importlib.util.spec_from_file_location(name, os.path.join(folder, "__init__.py"),
+                                                          submodule_search_locations=[folder])
+
+    if not any(type(finder).__name__ == "CheckoutFolders" for finder in sys.meta_path):
+        sys.meta_path.append(CheckoutFolders())
+
+
+_map_checkout_folders()
+
+
 def __getattr__(name):
     # nn and optim live in their own folders (installed as tinygrad_dl.nn / tinygrad_dl.optim);
     # importing them lazily keeps the core free of them.
-    if name in ("nn", "optim", "viz", "testing"):
+    if name in ("nn", "optim", "viz", "testing", "data", "plot"):
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

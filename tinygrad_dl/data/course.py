@@ -1,4 +1,4 @@
-"""Datasets of the Deep Learning Specialization assignments, in the course's layout.
+"""The course's datasets (Courses 1-2), in the course's layout: ``from tinygrad_dl.data import load_cat_dataset``.
 
 Every loader returns the course's *column* layout: X has shape (n_features, m) and
 Y has shape (1, m), one example per column.  The exceptions are the image sets meant
@@ -15,7 +15,7 @@ Two kinds of data live here:
   notebooks' data.  scikit-learn is not used for them.
 
 h5py, scipy and scikit-learn are imported lazily, only by the loaders that need them
-(they are in the ``demos`` extra: ``pip install tinygrad_dl[demos]``).
+(they are in the ``data`` extra: ``pip install "tinygrad_dl[data]"``).
 """
 
 from __future__ import annotations
@@ -36,12 +36,11 @@ __all__ = [
     "make_moons_course",
     "load_moons_dataset",
     "load_digits_dataset",
-    "random_mini_batches",
 ]
 
 ENV_VAR = "TINYGRAD_DL_DATA"
-# The repository root is the folder above demos/; the shared course data sits beside it.
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+# In a checkout the repository root is two folders above this file; the shared course data sits beside it.
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 # --------------------------------------------------------------------------- files
@@ -60,8 +59,8 @@ def course_data_dir(path: str | os.PathLike | None = None) -> Path:
     """Return the folder of the course data files as a `pathlib.Path`.
 
     Looked up in this order: the explicit `path`, the environment variable
-    ``TINYGRAD_DL_DATA``, ``./data/course`` (relative to the working directory), and
-    ``../shared/data/course`` relative to the repository root.  An explicit `path` or
+    ``TINYGRAD_DL_DATA``, ``./data/course`` and ``../shared/data/course`` (relative to the working
+    directory), and ``../shared/data/course`` relative to the repository root (in a checkout).  An explicit `path` or
     the environment variable, when given, must exist: a typo should fail loudly, not
     fall back to another copy.  Raises `FileNotFoundError` saying where to put the files.
     """
@@ -73,7 +72,9 @@ def course_data_dir(path: str | os.PathLike | None = None) -> Path:
             raise FileNotFoundError(
                 _missing_data_message(f"Course data folder {folder} (from {origin}) does not exist.")
             )
-    candidates = [Path.cwd() / "data" / "course", _REPO_ROOT.parent / "shared" / "data" / "course"]
+    candidates = [Path.cwd() / "data" / "course", Path.cwd().parent / "shared" / "data" / "course",
+                  _REPO_ROOT.parent / "shared" / "data" / "course"]
+    candidates = list(dict.fromkeys(candidates))  # the same folder once, when run from the checkout root
     for folder in candidates:
         if folder.is_dir():
             return folder
@@ -92,7 +93,7 @@ def _h5py():
     try:
         import h5py
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("Reading the course .h5 files needs h5py: pip install tinygrad_dl[demos]") from exc
+        raise ImportError("Reading the course .h5 files needs h5py: pip install 'tinygrad_dl[data]'") from exc
     return h5py
 
 
@@ -126,7 +127,7 @@ def load_football_dataset(data_dir=None):
     try:
         from scipy.io import loadmat
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("Reading data.mat needs scipy: pip install tinygrad_dl[demos]") from exc
+        raise ImportError("Reading data.mat needs scipy: pip install 'tinygrad_dl[data]'") from exc
     data = loadmat(_data_file(data_dir, "football_regularization", "data.mat"))
     return data["X"].T, data["y"].T, data["Xval"].T, data["yval"].T
 
@@ -271,8 +272,8 @@ def load_digits_dataset(test_fraction=0.2, seed=0):
         from sklearn.datasets import load_digits
     except ImportError as exc:
         raise ImportError(
-            "load_digits_dataset needs scikit-learn: pip install tinygrad_dl[demos] "
-            "(the 'demos' extra) or pip install scikit-learn"
+            "load_digits_dataset needs scikit-learn: pip install 'tinygrad_dl[data]' "
+            "(the 'data' extra) or pip install scikit-learn"
         ) from exc
     digits = load_digits()
     X = digits.data.astype(np.float64) / 16.0
@@ -283,13 +284,3 @@ def load_digits_dataset(test_fraction=0.2, seed=0):
         idx = rng.permutation(np.flatnonzero(y == c))
         test[idx[: int(round(test_fraction * len(idx)))]] = True
     return X[~test].T, y[~test], X[test].T, y[test]
-
-
-# ----------------------------------------------------------------------- batching
-
-
-# The course's function lives in the library (tinygrad_dl.optim); it is re-exported here so the
-# demos can keep taking everything data-related from one module.  Its docstring describes it:
-# np.random.seed(seed), one permutation of the m columns, floor(m / mini_batch_size) full batches
-# then one smaller batch with the remainder; axis=0 for row-major data; arrays or Tensors.
-from tinygrad_dl.optim import random_mini_batches  # noqa: E402

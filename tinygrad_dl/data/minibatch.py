@@ -1,4 +1,4 @@
-"""The course's ``random_mini_batches`` (C2 W2 Optimization), for column- or row-major data."""
+"""The course's ``random_mini_batches`` (C2 W2 Optimization), for column- or row-major data (also ``optim.random_mini_batches``)."""
 import math
 from numbers import Integral
 
