@@ -22,6 +22,12 @@ def _as_array(data, dtype=None):
     return array
 
 
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"a {value.dtype} array of shape {value.shape}"
+    return repr(value)
+
+
 class Tensor:
     """An n-dimensional array that records the operations applied to it, for reverse-mode autodiff.
 
@@ -37,6 +43,7 @@ class Tensor:
     requires_grad = False
     name = None
     _retains_grad = False
+    _version = 0  # bumped by every in-place change (see "in-place updates" below)
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _as_array(data, dtype)
@@ -230,6 +237,66 @@ class Tensor:
         return self.reshape(shape[:start] + (merged,) + shape[end + 1:])
 
     def broadcast_to(self, shape): return BroadcastTo.apply(self, shape=tuple(shape))
+
+    # -- in-place updates -------------------------------------------------------------------------
+    # They write into .data and bump ._version, so a backward that saved the old value can tell it changed.
+    # Allowed on tensors outside a graph and, under no_grad(), on leaves (optimizer steps); refused where they
+    # would make a recorded graph silently wrong. Writing to .data directly is the untracked escape hatch.
+
+    def _check_inplace(self, op_name):
+        if not autograd.is_grad_enabled():
+            return
+        if self.grad_fn is None and self.requires_grad:
+            raise RuntimeError(f"{op_name}: a leaf tensor that requires grad (shape {self.data.shape}) is used in an "
+                               "in-place operation; do it under `with no_grad():` (as an optimizer step does)")
+        if self.grad_fn is not None:
+            raise RuntimeError(f"{op_name}: in-place operation on a tensor that is part of a recorded graph (made by "
+                               f"{self.grad_fn.name}, shape {self.data.shape}); use the out-of-place form "
+                               "(y = y + 1 instead of y += 1)")
+
+    def _inplace(self, op_name, ufunc, other):
+        self._check_inplace(op_name)
+        other = other.data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self.data, other, out=self.data, casting="same_kind")
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{op_name}: cannot update a {self.data.dtype} tensor of shape {self.data.shape} in place "
+                            f"with {_describe(other)}: {err}") from None
+        self._version += 1
+        return self
+
+    def add_(self, other): return self._inplace("add_", np.add, other)
+    def sub_(self, other): return self._inplace("sub_", np.subtract, other)
+    def mul_(self, other): return self._inplace("mul_", np.multiply, other)
+    def div_(self, other): return self._inplace("div_", np.true_divide, other)
+    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        self.data[...] = value
+        self._version += 1
+        return self
+
+    def copy_(self, source):
+        """Copy ``source``'s values into this tensor (broadcasting, casting to this tensor's dtype)."""
+        self._check_inplace("copy_")
+        values = source.data if isinstance(source, Tensor) else np.asarray(source)
+        try:
+            np.copyto(self.data, values, casting="same_kind")
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"copy_: cannot copy {_describe(values)} into a {self.data.dtype} tensor of shape "
+                            f"{self.data.shape}: {err}") from None
+        self._version += 1
+        return self
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 (PyTorch's names)
+        self._check_inplace("clamp_")
+        np.clip(self.data, min, max, out=self.data)
+        self._version += 1
+        return self
 
     def pad(self, pad_width, constant_values=0):
         return Pad.apply(self, pad_width=pad_width, constant_values=constant_values)
