@@ -14,7 +14,11 @@ from .layers import Dropout, Flatten, Identity, LeakyReLU, Linear, ReLU, Sigmoid
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import LoadResult, Module, ModuleList, Parameter, Sequential, StateDictError
 from .normalization import BatchNorm1d, LayerNorm
+from . import interop  # (to_torch / from_torch; imports torch only when called)
+from .multitask import MaskedBCEWithLogitsLoss
+from .transfer import freeze, replace_head, trainable_parameters, unfreeze
 
 __all__ = ["functional", "init", "Parameter", "Module", "Sequential", "ModuleList", "LoadResult", "StateDictError",
            "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "Identity", "Flatten", "Dropout",
            "BatchNorm1d", "LayerNorm", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss"]
+__all__ += ["interop", "MaskedBCEWithLogitsLoss", "freeze", "unfreeze", "trainable_parameters", "replace_head"]
