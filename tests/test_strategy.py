@@ -244,6 +244,26 @@ def test_diagnosis_of_the_autonomous_driving_quiz():
     assert "8.3%  avoidable bias" in text and "main problem" in text and "5.2%  data mismatch" in text
 
 
+def test_diagnosis_ignores_gaps_within_sampling_noise():
+    # the quiz's sets of 20,000 images resolve its gaps (noise ~0.6 % for the dev/train-dev gap)
+    quiz = dict(human=0.5, train=8.8, train_dev=9.1, dev=14.3, test=14.8)
+    big = diagnose(**quiz, sizes={"train": 940_000, "train_dev": 20_000, "dev": 20_000, "test": 20_000})
+    assert big.problems == ["avoidable bias", "data mismatch"]
+    # 2 * sqrt(p (1 - p) / n_dev + q (1 - q) / n_train_dev) in %
+    expected = 200 * np.sqrt(0.143 * 0.857 / 20_000 + 0.091 * 0.909 / 20_000)
+    assert big.noise["data mismatch"] == pytest.approx(expected)
+    assert big.noise["avoidable bias"] == pytest.approx(200 * np.sqrt(0.088 * 0.912 / 940_000))  # human level exact
+    # the same errors on 100-example sets: the 5.2 % mismatch is within noise, the 8.3 % bias is not
+    small = diagnose(**quiz, sizes={"train": 1000, "train_dev": 100, "dev": 100, "test": 100})
+    assert small.problems == ["avoidable bias"] and "noise" in small.table()
+    tiny = diagnose(human=0, train=2, dev=5, sizes={"train": 50, "dev": 50})
+    assert tiny.problems == [] and "within the sampling noise" in str(tiny)
+    fractions = diagnose(human=0.0, train=0.01, dev=0.11, unit="", sizes={"train": 1000, "dev": 1000})
+    assert fractions.noise["variance"] == pytest.approx(2 * np.sqrt(0.01 * 0.99 / 1000 + 0.11 * 0.89 / 1000))
+    with pytest.raises(ValueError, match="sizes has unknown set names \\['validation'\\]"):
+        diagnose(train=1, dev=2, sizes={"validation": 10})
+
+
 def test_diagnosis_notes_and_bad_input():
     quiz7 = diagnose(train=4.0, dev=4.5)
     assert quiz7.avoidable_bias is None and quiz7.variance == pytest.approx(0.5)

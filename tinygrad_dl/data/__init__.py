@@ -12,6 +12,7 @@ from .course import (course_data_dir, load_cat_dataset, load_circles_dataset, lo
                      make_moons_course)
 from .loader import DataLoader, Dataset, TensorDataset, default_collate
 from .minibatch import random_mini_batches
+from .strategy_sets import camera_style, digit_properties, frame_digits, hide_labels, load_camera_digits
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "random_mini_batches", "course_data_dir",
            "load_cat_dataset", "load_football_dataset", "load_signs_dataset", "make_flower", "make_circles_course",

@@ -15,9 +15,13 @@ Without a train-dev set the training -> dev gap is variance (Course 2's reading)
 the biggest gap first; ``diagnose`` reports a gap as a problem when it is the biggest or at least
 ``ratio`` (half) of the biggest, so two problems of similar size both show (the quiz's 8.3 % avoidable
 bias and 5.2 % data mismatch). Overfitting to dev is judged against the biggest of the other gaps.
-Gaps no larger than ``min_gap`` (e.g. what the dev set's size can resolve) never count.
+Gaps no larger than ``min_gap`` never count. Given the number of examples behind each error (``sizes``,
+e.g. ``split.sizes``), a gap must also exceed its sampling noise: two standard errors of the difference
+of the two error estimates (a dev set of 250 examples cannot resolve a 3 % gap; the course's reason for
+dev sets "big enough to detect differences").
 Errors may be in % or as fractions: the arithmetic does not care, ``unit`` is only printed.
 """
+import math
 import numbers
 
 AVOIDABLE_BIAS, VARIANCE, DATA_MISMATCH, DEV_OVERFITTING = ("avoidable bias", "variance", "data mismatch",
@@ -47,6 +51,8 @@ ADVICE = {
     ],
 }
 
+NOISE_Z = 2.0  # a gap counts when it exceeds this many standard errors of the difference (about 95 %)
+
 _ROWS = (("human", "human-level (Bayes proxy)"), ("train", "training"), ("train_dev", "training-dev"),
          ("dev", "dev"), ("test", "test"))
 
@@ -58,8 +64,8 @@ class Diagnosis:
     without a human-level error); ``advice`` maps each problem found to the course's next steps.
     """
 
-    def __init__(self, errors, human_source, gaps, problems, notes, unit):
-        self.errors, self.human_source, self.gaps = errors, human_source, gaps
+    def __init__(self, errors, human_source, gaps, noise, problems, notes, unit):
+        self.errors, self.human_source, self.gaps, self.noise = errors, human_source, gaps, noise
         self.problems, self.notes, self.unit = problems, notes, unit
 
     human = property(lambda self: self.errors["human"])
@@ -81,7 +87,8 @@ class Diagnosis:
         if self.human_source:
             label["human"] = f"human-level ({self.human_source})"
         width = max(len(label[key]) for key, _ in _ROWS)
-        lines = [f"{'':<{width}}  {'error':>9}  {'gap':>9}"]
+        show_noise = any(v is not None for v in self.noise.values())
+        lines = [f"{'':<{width}}  {'error':>9}  {'gap':>9}" + (f"  {'noise':>8}" if show_noise else "")]
         for key, _ in _ROWS:
             value = self.errors[key]
             if value is None:
@@ -90,12 +97,16 @@ class Diagnosis:
             problem = gap_of_row.get(key)
             if problem is not None and self.gaps[problem] is not None:
                 marker = "  <-- " + ("main problem" if self.problems[:1] == [problem] else "problem")
-                line += f"  {self._fmt(self.gaps[problem]):>9}  {problem:<18}" + (marker if problem in self.problems else "")
+                line += f"  {self._fmt(self.gaps[problem]):>9}"
+                if show_noise:
+                    noise = self.noise[problem]
+                    line += f"  {'' if noise is None else f'±{noise:.2g}{self.unit}':>8}"
+                line += f"  {problem:<18}" + (marker if problem in self.problems else "")
             lines.append(line.rstrip())
         return "\n".join(lines)
 
     def _fmt(self, value):
-        return f"{value:.4g}{self.unit}"
+        return f"{value:.3g}{self.unit}"
 
     def __str__(self):
         parts = [self.table()]
@@ -132,13 +143,15 @@ def human_level_error(errors):
     return who, _error(f"human error of {who!r}", errors[who])
 
 
-def diagnose(train, dev, human=None, train_dev=None, test=None, unit="%", min_gap=0.0, ratio=0.5):
+def diagnose(train, dev, human=None, train_dev=None, test=None, unit="%", min_gap=0.0, ratio=0.5, sizes=None):
     """Read the course's error table: which of avoidable bias, variance, data mismatch and overfitting to the
     dev set to work on, with the course's next steps.
 
     ``human``: the human-level error (proxy for Bayes error), or {who: error} to take the best of several
     (the course's "team of experienced doctors"). ``train_dev``: error on held-out examples of the training
-    distribution. ``test``: the test error. Returns a ``Diagnosis`` (``print`` it for the table and advice).
+    distribution. ``test``: the test error. ``sizes``: {"train": n, "train_dev": n, "dev": n, "test": n},
+    the examples behind each error, to ignore gaps within sampling noise (errors in % when ``unit="%"``,
+    else fractions). Returns a ``Diagnosis`` (``print`` it for the table and advice).
 
     When the human-level error is unknown, or the model already beats it on the dev set, bias cannot be told
     from variance: no problem is named among those, and a note says why (the quiz's "insufficient
@@ -153,35 +166,72 @@ def diagnose(train, dev, human=None, train_dev=None, test=None, unit="%", min_ga
     if errors["train"] is None or errors["dev"] is None:
         raise ValueError("diagnose: the training and dev errors are needed")
     gaps = _gaps(errors)
+    noise = _noise(errors, sizes or {}, 100.0 if unit == "%" else 1.0)
     notes = _notes(errors, gaps, unit)
     rankable = errors["human"] is not None and errors["dev"] > errors["human"]
-    problems = _problems(gaps, min_gap, ratio, rankable)
-    return Diagnosis(errors, human_source, gaps, problems, notes, unit)
+    floors = {name: max(min_gap, noise[name] or 0.0) for name in gaps}
+    problems = _problems(gaps, floors, ratio, rankable)
+    if not problems and any(noise[name] is not None and gap is not None and 0 < gap <= noise[name]
+                            for name, gap in gaps.items()):
+        notes.append("some gaps are within the sampling noise of these set sizes: bigger sets would tell")
+    return Diagnosis(errors, human_source, gaps, noise, problems, notes, unit)
 
 
 def _difference(high, low):
     return None if high is None or low is None else high - low
 
 
+_PAIRS = {AVOIDABLE_BIAS: ("train", "human"), DATA_MISMATCH: ("dev", "train_dev"), DEV_OVERFITTING: ("test", "dev")}
+
+
+def _pair(name, e):
+    """The (higher, lower) rows whose difference is the gap ``name``."""
+    if name == VARIANCE:  # unseen data of the training kind: train-dev, or dev without a train-dev set
+        return ("train_dev" if e["train_dev"] is not None else "dev"), "train"
+    return _PAIRS[name]
+
+
 def _gaps(e):
-    held_out = e["train_dev"] if e["train_dev"] is not None else e["dev"]  # unseen data of the training kind
-    return {AVOIDABLE_BIAS: _difference(e["train"], e["human"]),
-            VARIANCE: _difference(held_out, e["train"]),
-            DATA_MISMATCH: _difference(e["dev"], e["train_dev"]),
-            DEV_OVERFITTING: _difference(e["test"], e["dev"])}
+    return {name: _difference(e[_pair(name, e)[0]], e[_pair(name, e)[1]])
+            for name in (AVOIDABLE_BIAS, VARIANCE, DATA_MISMATCH, DEV_OVERFITTING)}
 
 
-def _problems(gaps, min_gap, ratio, rankable):
-    """The problems worth working on, biggest first (see the module docstring for the rule). Unless
-    ``rankable`` (human level known and not yet beaten on dev), only overfitting to dev can be named."""
+def _noise(e, sizes, scale):
+    """Per gap: NOISE_Z standard errors of the difference of its two error estimates (None without sizes).
+    The human-level error is taken as exact."""
+    unknown = sorted(set(sizes) - {"train", "train_dev", "dev", "test"})
+    if unknown:
+        raise ValueError(f"diagnose: sizes has unknown set names {unknown}; use train, train_dev, dev, test")
+
+    def variance(row):
+        if row == "human":
+            return 0.0
+        n = sizes.get(row)
+        if not n:
+            return None
+        p = min(max(e[row] / scale, 0.0), 1.0)
+        return p * (1 - p) / n
+
+    noise = {}
+    for name in (AVOIDABLE_BIAS, VARIANCE, DATA_MISMATCH, DEV_OVERFITTING):
+        high, low = _pair(name, e)
+        parts = [variance(high), variance(low)] if e[high] is not None and e[low] is not None else [None]
+        noise[name] = None if None in parts else NOISE_Z * math.sqrt(sum(parts)) * scale
+    return noise
+
+
+def _problems(gaps, floors, ratio, rankable):
+    """The problems worth working on, biggest first (see the module docstring for the rule): gaps above their
+    floor (min_gap or noise). Unless ``rankable`` (human level known and not yet beaten on dev), only
+    overfitting to dev can be named."""
     model_gaps = {name: gaps[name] for name in (AVOIDABLE_BIAS, VARIANCE, DATA_MISMATCH)
-                  if gaps[name] is not None and gaps[name] > min_gap}
+                  if gaps[name] is not None and gaps[name] > floors[name]}
     biggest = max(model_gaps.values(), default=0.0)
     problems = {}
     if rankable:
         problems = {name: gap for name, gap in model_gaps.items() if gap >= ratio * biggest}
     overfit = gaps[DEV_OVERFITTING]
-    if overfit is not None and overfit > min_gap and overfit >= ratio * biggest:
+    if overfit is not None and overfit > floors[DEV_OVERFITTING] and overfit >= ratio * biggest:
         problems[DEV_OVERFITTING] = overfit
     return sorted(problems, key=lambda name: -problems[name])
 
