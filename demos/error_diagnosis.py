@@ -30,8 +30,10 @@ SIZES = dict(dev=250, test=250, train_dev=200)
 CURVE_SIZES = (75, 150, 300, 600, 1200, 2294)
 
 # The course's case studies (COURSE.md 3; the week 1 and week 2 quizzes)
-PEACETOPIA_MODELS = {"A": {"accuracy": 97, "runtime": 1, "memory": 3}, "B": {"accuracy": 99, "runtime": 13, "memory": 9},
-                     "C": {"accuracy": 97, "runtime": 3, "memory": 2}, "D": {"accuracy": 98, "runtime": 9, "memory": 9}}
+PEACETOPIA_MODELS = {"A": {"accuracy": 97, "runtime": 1, "memory": 3},
+                     "B": {"accuracy": 99, "runtime": 13, "memory": 9},
+                     "C": {"accuracy": 97, "runtime": 3, "memory": 2},
+                     "D": {"accuracy": 98, "runtime": 9, "memory": 9}}
 DRIVING_ERRORS = dict(human=0.5, train=8.8, train_dev=9.1, dev=14.3, test=14.8)
 # 14.3 % of 1,000 dev images are wrong: 143 mistakes, some both foggy and mislabelled (the quiz's shares of
 # the dev set, 4.1 + 8.0 + 2.2 + 1.0 %, add up to more than 14.3 %)
@@ -142,7 +144,7 @@ def run(epochs=40, human=HUMAN_ERROR, curve=True, curve_sizes=CURVE_SIZES, out=N
 
 def results_rows(results):
     course, before, after = results["course"], results["before"], results["after"]
-    driving = course["diagnosis"]
+    driving, analysis = course["diagnosis"], course["error analysis"]
     rows = [("Peacetopia: model chosen", "D (98 %, 9 s, 9 MB)", course["choice"].best),
             ("camera 100k + internet 900k: training set", "900,000 + 80,000",
              "{1:,.0f} + {0:,.0f}".format(*course["plan"].counts["train"])),
@@ -152,7 +154,7 @@ def results_rows(results):
              f"{driving.data_mismatch:.3g} / {driving.dev_overfitting:.3g}"),
             ("driving quiz: problems", "avoidable bias, data mismatch", ", ".join(driving.problems)),
             ("driving quiz: foggy share of errors / raindrop ceiling %", "56 / 2.2",
-             f"{100 * course['error analysis']['foggy'].share:.0f} / {course['error analysis']['raindrops'].ceiling:.3g}")]
+             f"{100 * analysis['foggy'].share:.0f} / {analysis['raindrops'].ceiling:.3g}")]
     for label, step in (("camera digits", before), ("after synthesis", after)):
         e = step["errors"]
         rows.append((f"{label}: train / train-dev / dev / test error %", None,

@@ -14,9 +14,9 @@ and training from scratch catches up as B's data grows.
     python -m demos.transfer_learning [--quick] [--shots 1 2 5 10 20 50] [--seeds 4]
 """
 import numpy as np
+import tinygrad_dl.nn.functional as F
 
 from tinygrad_dl import Tensor, nn, no_grad, optim, strategy
-import tinygrad_dl.nn.functional as F
 from tinygrad_dl.data import frame_digits, load_digits_dataset
 
 from . import common

@@ -10,12 +10,12 @@
 Built only on the core's public API (Tensor, Function, no_grad, name_scope).
 """
 from . import functional, init
+from . import interop  # to_torch / from_torch (torch is imported only when they are called)
 from .layers import Dropout, Flatten, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import LoadResult, Module, ModuleList, Parameter, Sequential, StateDictError
-from .normalization import BatchNorm1d, LayerNorm
-from . import interop  # (to_torch / from_torch; imports torch only when called)
 from .multitask import MaskedBCEWithLogitsLoss
+from .normalization import BatchNorm1d, LayerNorm
 from .transfer import freeze, replace_head, trainable_parameters, unfreeze
 
 __all__ = ["functional", "init", "Parameter", "Module", "Sequential", "ModuleList", "LoadResult", "StateDictError",

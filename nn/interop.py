@@ -132,7 +132,8 @@ class _ToTorch(_Converter):
 
 
 def _check_materialized(torch_module, path):
-    for name, tensor in list(torch_module.named_parameters(recurse=False)) + list(torch_module.named_buffers(recurse=False)):
+    own = list(torch_module.named_parameters(recurse=False)) + list(torch_module.named_buffers(recurse=False))
+    for name, tensor in own:
         if tensor is not None and tensor.is_meta:
             raise RuntimeError(f"to_torch: the converter of {path} left {name} unset (internal error)")
 

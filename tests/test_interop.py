@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tinygrad_dl.nn import interop
 
 from tinygrad_dl import Tensor, nn
-from tinygrad_dl.nn import interop
 
 ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=2e-5, atol=2e-6)}

@@ -17,3 +17,4 @@ from .strategy_sets import camera_style, digit_properties, frame_digits, hide_la
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "random_mini_batches", "course_data_dir",
            "load_cat_dataset", "load_football_dataset", "load_signs_dataset", "make_flower", "make_circles_course",
            "load_circles_dataset", "make_moons_course", "load_moons_dataset", "load_digits_dataset"]
+__all__ += ["load_camera_digits", "camera_style", "frame_digits", "digit_properties", "hide_labels"]  # Course 3

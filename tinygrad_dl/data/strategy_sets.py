@@ -90,7 +90,8 @@ def digit_properties(y):
     y = np.asarray(y)
     if y.ndim != 1 or (y.size and (y.min() < 0 or y.max() > 9)):
         raise ValueError(f"digit_properties: expected digits 0-9 in a 1-D array, got shape {y.shape}")
-    return np.stack([y % 2 == 0, y >= 5, np.isin(y, LOOPED_DIGITS), np.isin(y, PRIME_DIGITS)], axis=1).astype(np.float64)
+    tasks = [y % 2 == 0, y >= 5, np.isin(y, LOOPED_DIGITS), np.isin(y, PRIME_DIGITS)]
+    return np.stack(tasks, axis=1).astype(np.float64)
 
 
 def hide_labels(Y, fraction, seed=0, value=UNKNOWN):

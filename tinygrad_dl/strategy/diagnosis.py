@@ -43,8 +43,8 @@ ADVICE = {
     ],
     DATA_MISMATCH: [
         "carry out manual error analysis to understand how the training and dev/test sets differ",
-        "make the training data more similar to the dev/test data (artificial data synthesis), or collect "
-        "more data like the dev/test sets",
+        ("make the training data more similar to the dev/test data (artificial data synthesis), or collect "
+         "more data like the dev/test sets"),
     ],
     DEV_OVERFITTING: [
         "get a bigger dev set (the dev set was tuned to until its error stopped meaning the test error)",
@@ -161,8 +161,8 @@ def diagnose(train, dev, human=None, train_dev=None, test=None, unit="%", min_ga
     human_source = None
     if isinstance(human, dict):
         human_source, human = human_level_error(human)
-    errors = {"human": _error("human", human), "train": _error("train", train), "train_dev": _error("train_dev", train_dev),
-              "dev": _error("dev", dev), "test": _error("test", test)}
+    given = {"human": human, "train": train, "train_dev": train_dev, "dev": dev, "test": test}
+    errors = {name: _error(name, value) for name, value in given.items()}
     if errors["train"] is None or errors["dev"] is None:
         raise ValueError("diagnose: the training and dev errors are needed")
     gaps = _gaps(errors)

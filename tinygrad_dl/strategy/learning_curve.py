@@ -42,7 +42,7 @@ def learning_curve(fit, X, y, X_dev, y_dev, sizes, error=classification_error, s
                          f"(dev: {len(X_dev)} and {len(y_dev)})")
     counts = []
     for size in sizes:
-        count = int(round(size * len(X))) if isinstance(size, (float, np.floating)) else int(size)
+        count = round(size * len(X)) if isinstance(size, (float, np.floating)) else int(size)
         if not 0 < count <= len(X):
             raise ValueError(f"{op}: training-set size {size!r} is not between 1 and the {len(X)} examples")
         counts.append(count)
@@ -66,8 +66,9 @@ def plot_learning_curve(curve, path, human=None, title="Learning curve"):
         raise ImportError('plot_learning_curve needs matplotlib: pip install matplotlib (or "tinygrad_dl[plot]")') \
             from err
     matplotlib.use("Agg")  # files only: works without a screen
-    import matplotlib.pyplot as plt
     from pathlib import Path
+
+    import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(curve.sizes, curve.train_errors, "o-", label="training error", clip_on=False)

@@ -82,7 +82,7 @@ def _size(op, name, value, n):
     if isinstance(value, (float, np.floating)):
         if not 0 <= value <= 1:
             raise ValueError(f"{op}: {name} as a fraction must be in [0, 1], got {value}")
-        return int(round(value * n))
+        return round(value * n)
     return _count(op, name, value)
 
 
@@ -179,7 +179,8 @@ def per_class_sample(labels, per_class, seed=0):
     for value in np.unique(labels):
         members = np.flatnonzero(labels == value)
         if len(members) < per_class:
-            raise ValueError(f"{op}: class {value.item()!r} has {len(members)} examples, fewer than per_class={per_class}")
+            raise ValueError(f"{op}: class {value.item()!r} has {len(members)} examples, fewer than "
+                             f"per_class={per_class}")
         chosen.append(rng.permutation(members)[:per_class])
     return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.intp)
 
