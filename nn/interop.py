@@ -19,6 +19,7 @@ it). A layer without a converter fails with an error naming it and its place in 
 PyTorch is imported only when one of these functions runs: nn never needs it.
 """
 import collections
+import inspect
 
 import numpy as np
 
@@ -71,8 +72,6 @@ def _find(type_, is_registered):
 class _Converter:
     """What both directions share: a memo of converted modules and parameters (so shared layers and tied
     weights stay shared) and the path of the module being converted, for error messages."""
-
-    op = None
 
     def __init__(self, torch):
         self.torch = torch
@@ -267,34 +266,47 @@ def _linear_from(tm, c):
     return m
 
 
-def _softmax_from(tm, c):
+def _explicit_dim(tm, c):
     if tm.dim is None:
-        raise TypeError(f"from_torch: {c.path} is a torch.nn Softmax(dim=None) (an implicit, deprecated dim), which "
-                        "has no equivalent; give it a dim")
-    return layers.Softmax(axis=tm.dim)
+        raise TypeError(f"from_torch: {c.path} is a torch.nn {type(tm).__name__}(dim=None) (an implicit, deprecated "
+                        "dim), which has no equivalent; give it a dim")
+    return tm.dim
 
 
 def _batch_norm_to(m, c):
-    dtype = c.dtype(m.running_mean)
-    tm = c.torch.nn.BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine, device="meta",
-                                dtype=dtype)
+    tracks = getattr(m, "track_running_stats", True)  # (older BatchNorm1d: always tracks, no counter)
+    stats_dtype = m.running_mean if tracks else m.weight
+    tm = c.torch.nn.BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
+                                track_running_stats=tracks, device="meta",
+                                dtype=None if stats_dtype is None else c.dtype(stats_dtype))
     if m.affine:
         tm.weight, tm.bias = c.parameter(m.weight), c.parameter(m.bias)
-    tm.running_mean, tm.running_var = c.array(m.running_mean), c.array(m.running_var)
-    tm.num_batches_tracked = c.torch.tensor(0, dtype=c.torch.long)  # only read when momentum is None
+    if tracks:
+        tm.running_mean, tm.running_var = c.array(m.running_mean), c.array(m.running_var)
+        batches = getattr(m, "num_batches_tracked", None)
+        tm.num_batches_tracked = c.torch.tensor(0 if batches is None else int(batches), dtype=c.torch.long)
     return tm
 
 
 def _batch_norm_from(tm, c):
-    if not tm.track_running_stats or tm.momentum is None:
+    options = inspect.signature(normalization.BatchNorm1d).parameters
+    if "track_running_stats" in options:
+        extra = {"track_running_stats": tm.track_running_stats}
+    elif not tm.track_running_stats or tm.momentum is None:
         raise TypeError(f"from_torch: {c.path} is a torch.nn BatchNorm1d with track_running_stats="
-                        f"{tm.track_running_stats}, momentum={tm.momentum}; tinygrad_dl's BatchNorm1d always keeps "
-                        "running statistics with a fixed momentum")
+                        f"{tm.track_running_stats}, momentum={tm.momentum}; this tinygrad_dl's BatchNorm1d always "
+                        "keeps running statistics with a fixed momentum")
+    else:
+        extra = {}
+    stats_dtype = tm.running_mean if tm.track_running_stats else tm.weight
     m = normalization.BatchNorm1d(tm.num_features, eps=tm.eps, momentum=tm.momentum, affine=tm.affine,
-                                  dtype=c.dtype(tm.running_mean))
+                                  dtype=np.float32 if stats_dtype is None else c.dtype(stats_dtype), **extra)
     if tm.affine:
         m.weight, m.bias = c.parameter(tm.weight), c.parameter(tm.bias)
-    m.running_mean, m.running_var = c.array(tm.running_mean), c.array(tm.running_var)
+    if tm.track_running_stats:
+        m.running_mean, m.running_var = c.array(tm.running_mean), c.array(tm.running_var)
+        if getattr(m, "num_batches_tracked", None) is not None:
+            m.num_batches_tracked = c.array(tm.num_batches_tracked)
     return m
 
 
@@ -334,7 +346,8 @@ register_converter(layers.LeakyReLU, "LeakyReLU", lambda m, c: c.torch.nn.LeakyR
                    lambda tm, c: layers.LeakyReLU(tm.negative_slope))
 register_converter(layers.Tanh, "Tanh", lambda m, c: c.torch.nn.Tanh(), lambda tm, c: layers.Tanh())
 register_converter(layers.Sigmoid, "Sigmoid", lambda m, c: c.torch.nn.Sigmoid(), lambda tm, c: layers.Sigmoid())
-register_converter(layers.Softmax, "Softmax", lambda m, c: c.torch.nn.Softmax(dim=m.axis), _softmax_from)
+register_converter(layers.Softmax, "Softmax", lambda m, c: c.torch.nn.Softmax(dim=m.axis),
+                   lambda tm, c: layers.Softmax(axis=_explicit_dim(tm, c)))
 register_converter(layers.Identity, "Identity", lambda m, c: c.torch.nn.Identity(), lambda tm, c: layers.Identity())
 register_converter(layers.Flatten, "Flatten", lambda m, c: c.torch.nn.Flatten(m.start_axis, m.end_axis),
                    lambda tm, c: layers.Flatten(tm.start_dim, tm.end_dim))
@@ -349,6 +362,16 @@ register_converter(module_lib.Sequential, "Sequential",
 register_converter(module_lib.ModuleList, "ModuleList",
                    lambda m, c: c.torch.nn.ModuleList(_named_children_to(m, c).values()),
                    lambda tm, c: module_lib.ModuleList(_named_children_from(tm, c).values()))
+# layers nn may have (registered when it does)
+if hasattr(layers, "GELU"):
+    register_converter(layers.GELU, "GELU", lambda m, c: c.torch.nn.GELU(approximate=m.approximate),
+                       lambda tm, c: layers.GELU(approximate=tm.approximate))
+if hasattr(layers, "Softplus"):
+    register_converter(layers.Softplus, "Softplus", lambda m, c: c.torch.nn.Softplus(m.beta, m.threshold),
+                       lambda tm, c: layers.Softplus(tm.beta, tm.threshold))
+if hasattr(layers, "LogSoftmax"):
+    register_converter(layers.LogSoftmax, "LogSoftmax", lambda m, c: c.torch.nn.LogSoftmax(dim=m.axis),
+                       lambda tm, c: layers.LogSoftmax(axis=_explicit_dim(tm, c)))
 if hasattr(module_lib, "ModuleDict"):  # a PyTorch-style ModuleDict(dict of modules), when nn has one
     register_converter(module_lib.ModuleDict, "ModuleDict",
                        lambda m, c: c.torch.nn.ModuleDict(_named_children_to(m, c)),
