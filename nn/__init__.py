@@ -10,15 +10,18 @@
 Built only on the core's public API (Tensor, Function, no_grad, name_scope).
 """
 from . import functional, init
-from . import interop  # to_torch / from_torch (torch is imported only when they are called)
 from .layers import Dropout, Flatten, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import LoadResult, Module, ModuleList, Parameter, Sequential, StateDictError
-from .multitask import MaskedBCEWithLogitsLoss
 from .normalization import BatchNorm1d, LayerNorm
-from .transfer import freeze, replace_head, trainable_parameters, unfreeze
 
 __all__ = ["functional", "init", "Parameter", "Module", "Sequential", "ModuleList", "LoadResult", "StateDictError",
            "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "Identity", "Flatten", "Dropout",
            "BatchNorm1d", "LayerNorm", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss"]
+
+# Course 3: transfer and multi-task learning, and the way out to PyTorch (interop imports torch only when called)
+from . import interop  # noqa: E402
+from .multitask import MaskedBCEWithLogitsLoss  # noqa: E402
+from .transfer import freeze, replace_head, trainable_parameters, unfreeze  # noqa: E402
+
 __all__ += ["interop", "MaskedBCEWithLogitsLoss", "freeze", "unfreeze", "trainable_parameters", "replace_head"]
