@@ -229,10 +229,12 @@ def copy_to_torch(module, torch_module):
 
 def copy_from_torch(torch_module, module):
     """Copy the parameters and buffers of ``torch_module`` into ``module`` by ``state_dict`` name, in place
-    (PyTorch's ``num_batches_tracked`` counters are skipped). The model is unchanged if anything mismatches."""
+    (PyTorch's ``num_batches_tracked`` counters too, where the model has them). The model is unchanged if
+    anything mismatches."""
     _import_torch("copy_from_torch")
-    theirs = {k: _numpy(v, k) for k, v in torch_module.state_dict().items() if not k.endswith("num_batches_tracked")}
     ours = module.state_dict()
+    theirs = {k: _numpy(v, k) for k, v in torch_module.state_dict().items()
+              if k in ours or not k.endswith("num_batches_tracked")}  # a counter we have no slot for is skipped
     _check_same_names("copy_from_torch", [k for k in ours if k not in theirs], [k for k in theirs if k not in ours],
                       [(k, v.shape, theirs[k].shape) for k, v in ours.items() if k in theirs])
     module.load_state_dict(theirs)

@@ -153,6 +153,18 @@ def test_module_dict_converts_when_nn_has_it(torch):
     assert list(interop.from_torch(theirs).state_dict()) == list(heads.state_dict())
 
 
+@pytest.mark.parametrize("name, options", [("GELU", {"approximate": "tanh"}), ("GELU", {}),
+                                           ("Softplus", {"beta": 2.0, "threshold": 1.0}), ("LogSoftmax", {"axis": 1})])
+def test_activations_nn_may_have_convert_both_ways(torch, name, options):
+    if not hasattr(nn, name):
+        pytest.skip(f"nn.{name} is not in this tree yet (its converter registers itself when it is)")
+    model = nn.Sequential(nn.Linear(3, 4, dtype=np.float64), getattr(nn, name)(**options))
+    theirs = interop.to_torch(model)
+    assert type(theirs[1]).__name__ == name
+    _assert_agree(torch, model, theirs, np.random.RandomState(6).randn(5, 3))
+    assert repr(interop.from_torch(theirs)) == repr(model)
+
+
 def test_layers_without_an_equivalent_are_named(torch):
     class Net(nn.Module):
         def __init__(self):
@@ -171,8 +183,8 @@ def test_layers_without_an_equivalent_are_named(torch):
 
     with pytest.raises(TypeError, match="Sequential.0 is a DoubledLinear"):
         interop.to_torch(nn.Sequential(DoubledLinear(2, 2)))
-    with pytest.raises(TypeError, match="from_torch: Sequential.1 is a torch.nn GELU, which has no converter"):
-        interop.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.GELU()))
+    with pytest.raises(TypeError, match="from_torch: Sequential.1 is a torch.nn Hardshrink, which has no converter"):
+        interop.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Hardshrink()))
     with pytest.raises(TypeError, match="Softmax\\(dim=None\\)"):
         interop.from_torch(torch.nn.Softmax())
     if "track_running_stats" in inspect.signature(nn.BatchNorm1d).parameters:  # nn's BatchNorm1d has the option
