@@ -75,10 +75,16 @@ def _count(models):
 
 def run(n_train=400, unknown=0.3, epochs=60, hidden=HIDDEN_PER_TASK, seed=0, out=None, quiet=True):
     """Train the three APPROACHES; per-task test metrics, parameter counts and training times."""
+    if not 0 <= unknown < 1 or n_train < 20:
+        raise ValueError(f"multitask: need 0 <= unknown < 1 and at least 20 training images, got unknown={unknown}, "
+                         f"n_train={n_train}")
     X, Y, X_test, Y_test = load(n_train, unknown, seed)
     tasks = len(DIGIT_TASKS)
     masked_loss = nn.MaskedBCEWithLogitsLoss(ignore_value=UNKNOWN, reduction="batchmean")  # the course's J
     complete = (Y != UNKNOWN).all(axis=1)
+    if not complete.any() or not (Y != UNKNOWN).any(axis=0).all():
+        raise ValueError(f"multitask: with {n_train} images and {unknown:.0%} of labels unknown no image has all four "
+                         "labels, or a task has none: use more images or fewer unknown labels")
     results = {"train size": len(Y), "known labels": float((Y != UNKNOWN).mean()),
                "complete rows": int(complete.sum()), "approaches": {}}
     steps = common.progress(APPROACHES, len(APPROACHES), "approaches", quiet)
@@ -161,6 +167,8 @@ def main(argv=None):
     parser.add_argument("--unknown", type=float, default=0.3, help="share of training labels hidden (default 0.3)")
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
+    if not 0 <= args.unknown < 1 or args.train_size < 20:
+        parser.error("--unknown must be in [0, 1) and --train-size at least 20")
     return common.run_and_report(
         lambda: run(args.train_size, args.unknown, out=args.out, quiet=args.quiet, **settings), results_rows,
         "Multi-task learning on digit properties (per-task test accuracy)")

@@ -143,6 +143,17 @@ def test_classification_metrics_multiclass_and_bad_input():
         classification_metrics([0, 1], [0, 1, 1])
 
 
+def test_without_scikit_learn_the_error_says_how_to_install_it(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "sklearn.metrics", None)  # importing it now raises ImportError
+    monkeypatch.setitem(sys.modules, "sklearn.model_selection", None)
+    with pytest.raises(ImportError, match="classification_metrics uses scikit-learn.*pip install scikit-learn"):
+        classification_metrics([0, 1], [0, 1])
+    with pytest.raises(ImportError, match="train_dev_test_split\\(stratify=...\\) uses scikit-learn"):
+        train_dev_test_split(np.zeros(20), dev_size=4, test_size=4, stratify=np.arange(20) % 2)
+    assert train_dev_test_split(np.zeros(20), dev_size=4, test_size=4).sizes["train"] == 12  # plain splits need none
+
+
 def test_multitask_metrics_skip_unknown_labels():
     Y = np.array([[1, 0], [0, -1], [1, 1], [np.nan, 0]])
     P = np.array([[1, 1], [1, 1], [1, 1], [0, 0]])
@@ -274,8 +285,12 @@ def test_diagnosis_notes_and_bad_input():
     assert memorised.problems == ["data mismatch", "variance"] and "memorises" in str(memorised)
     easier = diagnose(human=4, train=7, train_dev=10, dev=6)  # the rear-view mirror speech example
     assert easier.problems == ["avoidable bias", "variance"] and "dev/test data seem easier" in str(easier)
-    with pytest.raises(ValueError, match="diagnose: train must be a non-negative error"):
+    with pytest.raises(ValueError, match="diagnose: train must be an error rate \\(in %, 0 to 100\\), got -1"):
         diagnose(train=-1, dev=2)
+    with pytest.raises(ValueError, match="dev must be an error rate \\(a fraction, 0 to 1 \\(pass unit='%'"):
+        diagnose(train=0.1, dev=12.0, unit="")
+    with pytest.raises(ValueError, match="the human error of 'expert' must be an error rate"):
+        human_level_error({"expert": "low"})
     with pytest.raises(ValueError, match="diagnose: the training and dev errors are needed"):
         diagnose(train=None, dev=2)
 

@@ -19,7 +19,7 @@ Gaps no larger than ``min_gap`` never count. Given the number of examples behind
 e.g. ``split.sizes``), a gap must also exceed its sampling noise: two standard errors of the difference
 of the two error estimates (a dev set of 250 examples cannot resolve a 3 % gap; the course's reason for
 dev sets "big enough to detect differences").
-Errors may be in % or as fractions: the arithmetic does not care, ``unit`` is only printed.
+Errors are in % (``unit="%"``, the default) or fractions of 1 (any other ``unit``, e.g. ``""``).
 """
 import math
 import numbers
@@ -123,11 +123,12 @@ class Diagnosis:
     __repr__ = __str__
 
 
-def _error(name, value):
+def _error(name, value, top=100.0):
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value:
-        raise ValueError(f"diagnose: {name} must be a non-negative error (in % or as a fraction), got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= top:
+        unit = "in %, 0 to 100" if top == 100 else "a fraction, 0 to 1 (pass unit='%' for percentages)"
+        raise ValueError(f"diagnose: {name} must be an error rate ({unit}), got {value!r}")
     return float(value)
 
 
@@ -139,8 +140,9 @@ def human_level_error(errors):
     """
     if not isinstance(errors, dict) or not errors:
         raise ValueError("human_level_error: pass a non-empty dict {who: error}")
-    who = min(errors, key=lambda k: errors[k])
-    return who, _error(f"human error of {who!r}", errors[who])
+    checked = {who: _error(f"the human error of {who!r}", value) for who, value in errors.items()}
+    who = min(checked, key=checked.get)
+    return who, checked[who]
 
 
 def diagnose(train, dev, human=None, train_dev=None, test=None, unit="%", min_gap=0.0, ratio=0.5, sizes=None):
@@ -161,12 +163,13 @@ def diagnose(train, dev, human=None, train_dev=None, test=None, unit="%", min_ga
     human_source = None
     if isinstance(human, dict):
         human_source, human = human_level_error(human)
+    scale = 100.0 if unit == "%" else 1.0
     given = {"human": human, "train": train, "train_dev": train_dev, "dev": dev, "test": test}
-    errors = {name: _error(name, value) for name, value in given.items()}
+    errors = {name: _error(name, value, scale) for name, value in given.items()}
     if errors["train"] is None or errors["dev"] is None:
         raise ValueError("diagnose: the training and dev errors are needed")
     gaps = _gaps(errors)
-    noise = _noise(errors, sizes or {}, 100.0 if unit == "%" else 1.0)
+    noise = _noise(errors, sizes or {}, scale)
     notes = _notes(errors, gaps, unit)
     rankable = errors["human"] is not None and errors["dev"] > errors["human"]
     floors = {name: max(min_gap, noise[name] or 0.0) for name in gaps}

@@ -132,9 +132,9 @@ def train_dev_test_split(*arrays, dev_size=None, test_size=None, train_dev_size=
     remaining = np.arange(n)
     cut = {}
     for name, size in (("test", test), ("dev", dev), ("train_dev", train_dev)):
-        if size or name != "train_dev":
+        if name != "train_dev" or size:  # no train-dev set unless one is asked for
             remaining, cut[name] = _take(op, name, remaining, size, labels, rng)
-    cut["train"] = np.sort(remaining)
+    cut["train"] = remaining
     return DataSplit(arrays, cut)
 
 
@@ -147,7 +147,7 @@ def _labels(op, stratify, n):
 
 def _take(op, name, pool, size, labels, rng):
     """Draw ``size`` examples of ``pool`` at random (stratified by ``labels`` when given): (rest, taken),
-    each sorted so a set keeps the input's order."""
+    both in the input's order."""
     if size == 0:
         return pool, pool[:0]
     if labels is None:
@@ -161,7 +161,7 @@ def _take(op, name, pool, size, labels, rng):
             raise ValueError(f"{op}: cannot stratify the {name} set of {size} examples: {err}") from None
     mask = np.zeros(len(pool), dtype=bool)
     mask[chosen] = True
-    return pool[~mask], np.sort(pool[mask])
+    return pool[~mask], pool[mask]
 
 
 def per_class_sample(labels, per_class, seed=0):
