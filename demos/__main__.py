@@ -22,6 +22,9 @@ REGISTRY = {
     "optimization": "C2W2 mini-batch GD vs momentum vs Adam (+ learning-rate decay) on the moons (2-5-2-1)",
     "softmax_batchnorm": "C2W3 softmax classifier (SIGNS or digits), batch norm vs none, random hyperparameter search",
     "viz_demo": "pictures of backprop: the graph, a step-through page, vanishing gradients (sigmoid vs ReLU+He)",
+    "error_diagnosis": "C3 diagnosis: the quizzes' error tables and advice, then camera vs internet digits",
+    "transfer_learning": "C3W2 transfer learning: digits 0-4 -> 5-9 from 1-50 examples per class, vs from scratch",
+    "multitask": "C3W2 multi-task learning: 4 digit properties, 30 % labels unknown, one masked net vs 4 nets",
 }
 
 

@@ -18,3 +18,10 @@ from .normalization import BatchNorm1d, LayerNorm
 __all__ = ["functional", "init", "Parameter", "Module", "Sequential", "ModuleList", "LoadResult", "StateDictError",
            "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "Identity", "Flatten", "Dropout",
            "BatchNorm1d", "LayerNorm", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss"]
+
+# Course 3: transfer and multi-task learning, and the way out to PyTorch (interop imports torch only when called)
+from . import interop  # noqa: E402
+from .multitask import MaskedBCEWithLogitsLoss  # noqa: E402
+from .transfer import freeze, replace_head, trainable_parameters, unfreeze  # noqa: E402
+
+__all__ += ["interop", "MaskedBCEWithLogitsLoss", "freeze", "unfreeze", "trainable_parameters", "replace_head"]

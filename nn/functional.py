@@ -8,6 +8,7 @@ import numpy as np
 from tinygrad_dl import Tensor
 
 from . import _ops
+from .multitask import masked_binary_cross_entropy_with_logits  # noqa: F401  (the multi-task loss, in F too)
 
 _REDUCTIONS = ("mean", "sum", "none")
 

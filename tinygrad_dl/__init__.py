@@ -49,7 +49,7 @@ _map_checkout_folders()
 def __getattr__(name):
     # nn and optim live in their own folders (installed as tinygrad_dl.nn / tinygrad_dl.optim);
     # importing them lazily keeps the core free of them.
-    if name in ("nn", "optim", "viz", "testing", "data", "plot"):
+    if name in ("nn", "optim", "viz", "testing", "data", "plot", "strategy"):
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,3 +16,8 @@ from .minibatch import random_mini_batches
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "random_mini_batches", "course_data_dir",
            "load_cat_dataset", "load_football_dataset", "load_signs_dataset", "make_flower", "make_circles_course",
            "load_circles_dataset", "make_moons_course", "load_moons_dataset", "load_digits_dataset"]
+
+# Course 3: digits seen by a camera, framed digits and multi-label digit properties
+from .strategy_sets import camera_style, digit_properties, frame_digits, hide_labels, load_camera_digits  # noqa: E402
+
+__all__ += ["load_camera_digits", "camera_style", "frame_digits", "digit_properties", "hide_labels"]
