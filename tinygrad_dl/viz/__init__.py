@@ -41,25 +41,35 @@ __all__ = ["draw_graph", "backward_steps", "save_html", "trace", "save", "Backwa
            "dot_available", "install_hint", "to_svg"]
 
 
-def trace(output, names=None, grad=None, retain_graph=False):
-    """Run the backward pass of ``output`` (a Tensor or a list of them) and record every gradient.
+def trace(output, names=None, grad=None, retain_graph=False, model=None):
+    """Run the backward pass of ``output`` (a Tensor or a list of them) once, recording every gradient.
 
-    Returns a ``BackwardTrace``: ``.order`` (the nodes in visit order), ``.records`` (per step: the op, the
-    gradient it received, the gradients it sent), ``.grad(tensor)`` for any tensor of the graph, and
-    ``.draw()``, ``.frames()``, ``.save_html(path)``. ``grad`` seeds the backward like
-    ``backward(grad=...)``; with several outputs, a list of seeds.
+    Call it *instead of* ``output.backward()``: the leaves' ``.grad`` fill as usual. Returns a
+    ``BackwardTrace`` that every picture reuses: ``.draw()``, ``.steps()``, ``.save_html(path)``, its notebook
+    display (a step-through player) and ``print(trace)``; ``.order`` (the nodes in visit order), ``.records``
+    (per step: the op, the gradient it received, the gradients it sent) and ``.grad(tensor)`` for any tensor
+    of the graph. ``names`` maps names to tensors ({"X": X}); ``model`` (an nn.Module) names its parameters
+    and titles the clusters of its modules ("0: Linear(2→4)"). ``grad`` seeds the backward like
+    ``backward(grad=...)``; with several outputs, a list of seeds. A graph whose backward pass already ran
+    (and freed its saved values) cannot be traced: the error says what to do instead.
     """
-    return BackwardTrace(output, names=names, grads=grad, retain_graph=retain_graph)
+    return BackwardTrace(output, names=names, grads=grad, retain_graph=retain_graph, model=model)
 
 
-def draw_graph(output, names=None, *, backward=False, grad=None, retain_graph=False, **options):
+def draw_graph(output, names=None, *, backward=False, grad=None, retain_graph=False, model=None, **options):
     """A ``graphviz.Digraph`` of everything that produced ``output`` (a Tensor, a list of them, or a trace).
 
-    names: a mapping of names to tensors (``dict(model.named_parameters())``, ``{"X": X, "Y": Y}``) or
-        (name, tensor) pairs; unnamed tensors fall back to ``Tensor.name``. Named data that needs no
-        gradient is drawn where an op saved it (before the backward pass frees the saved values).
+    names: a mapping of names to tensors (``{"X": X, "Y": Y}``) or (name, tensor) pairs; unnamed tensors fall
+        back to ``Tensor.name``. Named data that needs no gradient is drawn where an op saved it (before the
+        backward pass frees the saved values).
+    model: an nn.Module: names its parameters and titles the cluster of each module ("0: Linear(2→4)").
     backward: run the backward pass now (instead of ``output.backward()``; seeded with ``grad``, keeping the
-        graph with ``retain_graph``) and show every tensor's gradient, intermediates included.
+        graph with ``retain_graph``) and show every tensor's gradient, intermediates included. To draw the
+        same pass several times, record it once with ``viz.trace`` and call ``trace.draw()``.
+
+    Without ``backward`` nothing runs: the picture shows what the tensors hold (values, the leaves' ``.grad``
+    after your own ``loss.backward()``). With ``backward=True`` on a graph whose backward pass already ran
+    and freed its saved values, it shows the same and says so in its caption (nothing is added to ``.grad``).
 
     Options:
         max_elements=6     tensors with at most this many elements show every number, others min/mean/max
@@ -71,69 +81,94 @@ def draw_graph(output, names=None, *, backward=False, grad=None, retain_graph=Fa
                            "auto": the most detailed depth that fits under max_nodes
         max_nodes=300      at most this many nodes; the ones farthest from the output become one summary
                            node (None: no cap)
-        rankdir="TB"       Graphviz direction: TB (inputs on top), LR, BT, RL
-        legend=None        the colour legend (None: when gradients are shown)
+        rankdir="TB"       Graphviz direction: TB (inputs on top), LR, BT, RL; LR and RL give narrower labels
+        legend=None        the colour legend above the graph (None: when gradients are shown)
         title=None         a title above the picture
 
     Returns a ``GraphPicture`` (a ``graphviz.Digraph``): shown inline in Jupyter, ``.source`` is the DOT
     text, ``viz.save(picture, "graph.svg")`` or ``.render()`` write files (these need Graphviz's ``dot``
     program; without it they raise ``GraphvizNotFoundError`` saying how to install it).
     """
-    graph, view = _graph_and_view(output, names, backward, grad, retain_graph)
+    graph, view = _graph_and_view(output, names, backward, grad, retain_graph, model)
     draw_options = _options("draw_graph", options)
     return build_picture(graph, view, draw_options, explain_plan=True)
 
 
-def backward_steps(output, names=None, *, grad=None, retain_graph=False, **options):
+def backward_steps(output, names=None, *, grad=None, retain_graph=False, model=None, **options):
     """One picture per step of the backward pass of ``output`` (a Tensor, a list of them, or a trace).
 
-    Runs the backward pass at once (like ``output.backward()``) and returns an iterator of ``GraphPicture``:
-    first the forward graph with the seed gradient at the output, then one picture after each node the
-    backward pass visits. The node being processed is orange (the edges to its inputs red, labelled with
-    the gradients' shapes), nodes already done are grey, and each tensor shows the gradient that has reached
-    it so far. Takes the options of ``draw_graph``.
+    Runs the backward pass at once (like ``output.backward()``) unless ``output`` is a trace, and returns an
+    iterator of ``GraphPicture``: first the forward graph with the seed gradient at the output, then one
+    picture after each node the backward pass visits. The node being processed is orange (the edges to its
+    inputs red, labelled with the gradients' shapes), nodes already done are grey, each tensor shows the
+    gradient that has reached it so far, and the arrows point the way the gradient flows (``grad_flow=False``
+    draws them forward). Takes the options of ``draw_graph``.
     """
-    recorded = output if isinstance(output, BackwardTrace) else trace(output, names, grad, retain_graph)
+    recorded = _recorded(output, names, grad, retain_graph, model, "viz.backward_steps")
+    options.setdefault("grad_flow", True)
     draw_options = _options("backward_steps", options)
     return (build_picture(recorded.graph, recorded.view(frame), draw_options, caption=caption)
             for frame, caption in enumerate(step_captions(recorded)))
 
 
-def save_html(output, path, names=None, *, grad=None, retain_graph=False, title=None, **options):
+def save_html(output, path, names=None, *, grad=None, retain_graph=False, model=None, title=None, **options):
     """Write the step-through page of the backward pass of ``output`` to ``path`` and return the path.
 
     One self-contained HTML file: every step as an inline SVG picture (see ``backward_steps``), previous /
-    next / play buttons, a slider and the arrow keys; no network access. Runs the backward pass (like
+    next / play buttons, a slider and the arrow keys; the picture fits the window, the mouse wheel or
+    + / - zoom, dragging pans, "fit" (or 0) fits again. No network access. Runs the backward pass (like
     ``output.backward()``) unless ``output`` is a trace. Needs Graphviz's ``dot`` program.
     """
-    recorded = output if isinstance(output, BackwardTrace) else trace(output, names, grad, retain_graph)
-    options.setdefault("legend", True)
-    options.setdefault("rankdir", "BT")  # the output on top: the backward pass reads downwards, like the page
-    draw_options = _options("save_html", options)
-    # the page shows each step's caption above the picture, so the pictures carry none
-    svgs = [to_svg(build_picture(recorded.graph, recorded.view(frame), draw_options))
-            for frame in range(len(recorded.records) + 1)]
-    html = _page(svgs, step_captions(recorded), title or "Backpropagation, step by step")
+    recorded = _recorded(output, names, grad, retain_graph, model, "viz.save_html")
+    html = _page(frame_svgs(recorded, options), step_captions(recorded), title or "Backpropagation, step by step")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path
 
 
+def frame_svgs(recorded, options=None, caller="viz.save_html"):
+    """Every frame of a trace as SVG, drawn for a step-through view (the page or the notebook player)."""
+    options = dict(options or {})
+    options.setdefault("legend", True)
+    options.setdefault("grad_flow", True)  # the arrows point the way the gradient flows
+    # the output on the left: the backward pass reads from left to right, and a landscape window fits it best
+    options.setdefault("rankdir", "RL")
+    draw_options = _options(caller, options)
+    # a step-through view shows each step's caption above the picture, so the pictures carry none
+    return [to_svg(build_picture(recorded.graph, recorded.view(frame), draw_options))
+            for frame in range(len(recorded.records) + 1)]
+
+
 # ----------------------------------------------------------------------------------------------------
 
 
-def _graph_and_view(output, names, backward, grad, retain_graph):
+def _recorded(output, names, grad, retain_graph, model, caller):
     if isinstance(output, BackwardTrace):
-        if names is not None:
-            raise TypeError("draw_graph: a trace already has its names; pass names= to viz.trace()")
+        if names is not None or model is not None or grad is not None or retain_graph:
+            raise TypeError(f"{caller}: a trace already ran its backward pass; pass names=, model=, grad= and "
+                            "retain_graph= to viz.trace()")
+        return output
+    return BackwardTrace(output, names=names, grads=grad, retain_graph=retain_graph, model=model, caller=caller)
+
+
+def _graph_and_view(output, names, backward, grad, retain_graph, model):
+    if isinstance(output, BackwardTrace):
+        if names is not None or model is not None:
+            raise TypeError("draw_graph: a trace already has its names; pass names= and model= to viz.trace()")
         return output.graph, output.view()
-    if backward:
-        recorded = trace(output, names, grad, retain_graph)
-        return recorded.graph, recorded.view()
-    if grad is not None or retain_graph:
-        raise TypeError("draw_graph: grad= and retain_graph= only apply with backward=True")
-    return Graph(output, names), LiveView()
+    if not backward:
+        if grad is not None or retain_graph:
+            raise TypeError("draw_graph: grad= and retain_graph= only apply with backward=True")
+        return Graph(output, names, model), LiveView()
+    graph = Graph(output, names, model)
+    if any(op.node.saved_tensors is None for op in graph.ops):
+        return graph, LiveView(notes=[
+            "backward=True: the backward pass already ran through this graph and freed its saved values, so it "
+            "is not run again: the leaves show their .grad, intermediates none. To see every gradient, record "
+            "the pass with t = viz.trace(loss) instead of loss.backward(), then t.draw()"])
+    recorded = BackwardTrace(output, grads=grad, retain_graph=retain_graph, caller="draw_graph", _graph=graph)
+    return recorded.graph, recorded.view()
 
 
 def _options(caller, options):
@@ -161,7 +196,7 @@ def step_captions(recorded):
         op = record.op
         where = f" (in {'/'.join(op.scope)})" if op.scope else ""
         received = (f"receives the gradient of its output (shape {shape_text(record.grad_output.shape)}, "
-                    f"‖grad‖ {number(grad_norm(record.grad_output))})")
+                    f"gradient norm {number(grad_norm(record.grad_output))})")
         sent = []
         for slot, info in op.inputs:
             grad = record.input_grads[slot]
