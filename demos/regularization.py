@@ -40,6 +40,8 @@ LAMBD = 0.7
 KEEP_PROB = 0.86
 DROPOUT_SEED = 1
 METHODS = ("none", "l2", "dropout")
+PLOT_TITLES = {"none": "Without regularization", "l2": f"With L2 regularization (λ = {LAMBD})",
+               "dropout": f"With dropout (keep_prob = {KEEP_PROB})"}
 COURSE = {  # COURSE.md section 2.2
     "none": {"costs": {0: 0.6557412523481002, 10000: 0.16329987525724216, 20000: 0.13851642423255986},
              "train_accuracy": 0.947867298578, "test_accuracy": 0.915},
@@ -108,8 +110,7 @@ def run(methods=METHODS, num_iterations=NUM_ITERATIONS, learning_rate=LEARNING_R
                            "test_accuracy": accuracy(model, test_X, test_Y)}
         if out is not None:
             plot_decision_boundary(decision_function(model), train_X, train_Y,
-                                   output_dir(out) / f"boundary_{method}.png", f"Model with {method} regularization",
-                                   **AXIS_LIMITS)
+                                   output_dir(out) / f"boundary_{method}.png", PLOT_TITLES[method], **AXIS_LIMITS)
     if out is not None and results:
         plot_cost_histories({m: r["costs"] for m, r in results.items()}, output_dir(out) / "costs.png",
                             "Cost (course formula, incl. the L2 term)")

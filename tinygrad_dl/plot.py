@@ -91,6 +91,7 @@ def plot_learning_curves(history, path, title="Learning curves", xlabel="epoch")
     """
     panels = _panels(history)
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
     for ax, (metric, splits) in zip(axes[0], panels.items()):
         _style(ax)
@@ -105,6 +106,7 @@ def plot_learning_curves(history, path, title="Learning curves", xlabel="epoch")
                 ax.annotate(f"best {ys[best]:.4g}", (steps[best], ys[best]), textcoords="offset points",
                             xytext=(4, 8), fontsize=8, color=color)
         ax.set(title=metric, xlabel=xlabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
         ax.legend(frameon=False)
     fig.suptitle(title)
     return _save(fig, plt, path)
@@ -156,7 +158,8 @@ def plot_decision_boundary(predict, X, Y, path, title, xlim=None, ylim=None, res
         ax.scatter(X[0][chosen], X[1][chosen], s=16, color=POINT_COLORS[label], edgecolors="white",
                    linewidths=0.4, label=f"y = {label}")
     ax.set(title=title, xlabel="x1", ylabel="x2", xlim=(x_min, x_max), ylim=(y_min, y_max))
-    ax.legend(loc="upper right", frameon=True, fontsize=8)
+    # below the axes: inside, the legend would hide points
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False, fontsize=8)
     return _save(fig, plt, path)
 
 
