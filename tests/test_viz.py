@@ -238,6 +238,7 @@ def test_notebook_player_is_html_and_css_only():
     assert "<script" not in player  # works where notebooks strip scripts
     uid = re.search(r'<div id="(tgviz-[\w-]+)"', player).group(1)
     assert player.count(f'type="radio" name="{uid}"') == 5 and player.count("<svg") == 5
+    assert f'<label for="{uid}-zoom"' in player  # a full-size toggle, CSS only
     assert f"#{uid}-2:checked ~ .tg-frames .tg-f2 {{ display: block; }}" in player
     assert "Step 2 of 4: Mul receives" in player and 'for="' + uid + '-3"' in player
     ids = re.findall(r' id="([^"]+)"', player)
@@ -759,3 +760,16 @@ def test_demo_writes_its_pictures_and_shows_the_vanishing_gradient(tmp_path):
     assert max(relu) < 10 * min(relu)  # He init keeps every layer's gradient within a factor of 10
     svg = (tmp_path / "vanishing_gradients.svg").read_text(encoding="utf-8")
     assert viz.grad_color(sigmoid[0]).fill in svg and viz.grad_color(relu[0]).fill in svg
+
+
+def test_step_through_views_pick_the_direction_that_fits_a_landscape_window():
+    require_dot()
+    chain, _ = deep_chain(12)  # a long chain: output on the left, the pass reads left to right
+    direction, first = viz._step_direction(viz.trace(chain), {"legend": True, "grad_flow": True}, "test")
+    assert direction == "RL" and first.startswith("<?xml")
+    from tinygrad_dl import concatenate
+    leaves = [Tensor(np.full(2, float(k)), requires_grad=True) for k in range(10)]
+    wide = viz.trace(concatenate([leaf * 2.0 for leaf in leaves]).sum())  # wide and shallow: output on top
+    assert viz._step_direction(wide, {"legend": True, "grad_flow": True}, "test")[0] == "BT"
+    svgs = viz.frame_svgs(wide)
+    assert len(svgs) == len(wide) + 1 and 'class="graph"' in svgs[0]

@@ -1,32 +1,31 @@
 """See backprop: pictures of a computation graph and of its backward pass, and a step-through page.
 
-Three calls::
+Record the backward pass once (instead of ``loss.backward()``), then look at it in every way::
 
     from tinygrad_dl import viz
 
-    picture = viz.draw_graph(loss, names=dict(model.named_parameters()), backward=True)
-    picture                                   # in Jupyter: drawn inline
-    viz.save(picture, "out/graph.svg")        # or .png / .pdf (needs Graphviz's `dot` program)
+    t = viz.trace(loss, model=model, names={"X": X})   # the backward pass; leaves' .grad fill as usual
+    t                                         # in Jupyter: a step-through player (print(t): the steps)
+    viz.save(t.draw(), "out/graph.svg")       # the whole pass in one picture (or .png / .pdf; needs `dot`)
+    for picture in t.steps(): ...             # one picture per step of the backward pass
+    t.save_html("out/backprop.html")          # a self-contained page: prev / next / play, slider, zoom, pan
 
-    for picture in viz.backward_steps(loss):  # one picture per step of the backward pass
-        ...
-    viz.save_html(loss, "out/backprop.html")  # a self-contained page: prev / next / play and a slider
-
-What a picture shows: op nodes (yellow; the Function's name, its arguments such as axis or shape, and the
+What a picture shows: op nodes (yellow; the Function's name, the arguments a learner recognises and the
 step at which the backward pass visits it) and tensor nodes (blue leaves, grey named data, a gold output,
 white intermediates) with name, shape, dtype, values (every number for tiny tensors, min / mean / max for
 larger ones) and gradient (the same, plus its norm, on a colour scale that makes vanishing and exploding
-gradients stand out; see the legend). Operations made inside ``name_scope("fc1")`` (which
-``nn.Module.__call__`` enters) sit in a cluster, or collapse into one box when the graph is large; a node
-cap summarises the rest.
+gradients stand out; the legend sits under the title). Operations made inside ``name_scope("fc1")`` (which
+``nn.Module.__call__`` enters) sit in a cluster titled by its module when ``model=`` is given ("0:
+Linear(2→4)"), or collapse into one box when the graph is large; a node cap summarises the rest.
 
 Where gradients come from: the backward pass keeps gradients only on leaves (``.grad``), not on
-intermediate tensors. ``draw_graph(output)`` shows what the tensors hold (leaves' ``.grad``, and
-intermediates that called ``retain_grad()``). ``draw_graph(output, backward=True)``, ``backward_steps``,
-``save_html`` and ``trace`` run the backward pass themselves (it accumulates into the leaves' ``.grad``
-exactly like ``output.backward()``, so call them *instead of* ``backward()``) and record the gradient of
-every tensor on the way.
+intermediate tensors. ``draw_graph(output)`` shows what the tensors hold (values, leaves' ``.grad``, and
+intermediates that called ``retain_grad()``) and runs nothing. ``trace`` (and ``draw_graph(output,
+backward=True)``, ``backward_steps``, ``save_html`` given a tensor) run the backward pass themselves and record
+the gradient of every tensor on the way. A graph whose backward pass already ran has freed what a second
+run needs: those calls then say so (``draw_graph(backward=True)`` draws the leaves' ``.grad`` and notes it).
 """
+import re
 from pathlib import Path
 
 from ._draw import DrawOptions, build_picture
@@ -118,6 +117,10 @@ def save_html(output, path, names=None, *, grad=None, retain_graph=False, model=
     next / play buttons, a slider and the arrow keys; the picture fits the window, the mouse wheel or
     + / - zoom, dragging pans, "fit" (or 0) fits again. No network access. Runs the backward pass (like
     ``output.backward()``) unless ``output`` is a trace. Needs Graphviz's ``dot`` program.
+
+    The frames put the output on the left (``rankdir="RL"``) or, when that draws the graph larger in a
+    landscape window, on top (``"BT"``); pass ``rankdir=`` to choose. Each intermediate is drawn inside the
+    op that made it (``compact=False`` gives it its own node).
     """
     recorded = _recorded(output, names, grad, retain_graph, model, "viz.save_html")
     html = _page(frame_svgs(recorded, options), step_captions(recorded), title or "Backpropagation, step by step")
@@ -132,12 +135,42 @@ def frame_svgs(recorded, options=None, caller="viz.save_html"):
     options = dict(options or {})
     options.setdefault("legend", True)
     options.setdefault("grad_flow", True)  # the arrows point the way the gradient flows
-    # the output on the left: the backward pass reads from left to right, and a landscape window fits it best
-    options.setdefault("rankdir", "RL")
-    draw_options = _options(caller, options)
+    options.setdefault("compact", True)  # each intermediate inside the op that made it: half the nodes
     # a step-through view shows each step's caption above the picture, so the pictures carry none
-    return [to_svg(build_picture(recorded.graph, recorded.view(frame), draw_options))
-            for frame in range(len(recorded.records) + 1)]
+    first = None
+    if "rankdir" not in options:
+        options["rankdir"], first = _step_direction(recorded, options, caller)
+    draw_options = _options(caller, options)
+    svgs = [first] if first is not None else []
+    return svgs + [to_svg(build_picture(recorded.graph, recorded.view(frame), draw_options))
+                   for frame in range(len(svgs), len(recorded.records) + 1)]
+
+
+# the window a step-through view is read in (a laptop screen less the controls)
+_WINDOW = (1400.0, 820.0)
+
+
+def _step_direction(recorded, options, caller):
+    """The direction whose last frame (every gradient shown) is drawn largest in a landscape window: the
+    output on the left ("RL", the pass reads left to right) or on top ("BT", it reads downwards).
+
+    Returns the direction and the first frame drawn that way (already made: it is reused).
+    """
+    best = None
+    for rankdir in ("RL", "BT"):
+        draw_options = _options(caller, dict(options, rankdir=rankdir))
+        last = to_svg(build_picture(recorded.graph, recorded.view(len(recorded.records)), draw_options))
+        scale = min(w / size for w, size in zip(_WINDOW, _svg_size(last)))
+        if best is None or scale > best[0] * 1.05:  # RL unless BT is clearly larger
+            best = (scale, rankdir, draw_options)
+    _, rankdir, draw_options = best
+    return rankdir, to_svg(build_picture(recorded.graph, recorded.view(0), draw_options))
+
+
+def _svg_size(svg):
+    """(width, height) of dot's SVG in points."""
+    match = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    return (float(match.group(1)), float(match.group(2))) if match else (1.0, 1.0)
 
 
 # ----------------------------------------------------------------------------------------------------

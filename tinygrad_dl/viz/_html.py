@@ -224,13 +224,16 @@ _PLAYER_STYLE = """
                         background: #f4f4f4; user-select: none; }}
 #{uid} .tg-bar label.tg-off {{ visibility: hidden; }}
 #{uid} .tg-caption {{ margin: 0.2em 0 0.4em; min-height: 2.4em; }}
-#{uid} .tg-svg svg {{ max-width: 100%; height: auto; max-height: 80vh; }}
+#{uid} .tg-svg {{ overflow: auto; max-height: 85vh; }}
+#{uid} .tg-svg svg {{ max-width: 100%; height: auto; }}
+#{uid}-zoom:checked ~ .tg-frames .tg-svg svg {{ max-width: none; }}
 """
 
 
 def notebook_player(recorded, options=None):
     """A step-through player for Jupyter: HTML and CSS only (radio buttons pick the visible frame), so it
-    works where notebooks strip scripts. Every frame carries prev / next / first / last controls."""
+    works where notebooks strip scripts. Every frame carries first / prev / next / last controls and a zoom
+    toggle (full size, scrolling, instead of fitted to the cell)."""
     from . import frame_svgs, step_captions  # the package's drawing entry points (imported late: no cycle)
 
     svgs = frame_svgs(recorded, options, caller="trace display")
@@ -239,6 +242,7 @@ def notebook_player(recorded, options=None):
     last = len(svgs) - 1
     radios = "".join(f'<input type="radio" name="{uid}" id="{uid}-{k}"{" checked" if k == 0 else ""}>'
                      for k in range(len(svgs)))
+    radios += f'<input type="checkbox" id="{uid}-zoom">'  # full size (scrolls) instead of fitted to the cell
     rules = "\n".join(f"#{uid}-{k}:checked ~ .tg-frames .tg-f{k} {{ display: block; }}" for k in range(len(svgs)))
 
     def control(target, text, enabled):
@@ -248,7 +252,8 @@ def notebook_player(recorded, options=None):
     for k, (svg, caption) in enumerate(zip(svgs, captions)):
         bar = (control(0, "&#171; first", k > 0) + control(max(k - 1, 0), "&#9664; prev", k > 0)
                + f"<span>step {k} / {last}</span>"
-               + control(min(k + 1, last), "next &#9654;", k < last) + control(last, "last &#187;", k < last))
+               + control(min(k + 1, last), "next &#9654;", k < last) + control(last, "last &#187;", k < last)
+               + f'<label for="{uid}-zoom" title="full size / fit to the cell">zoom</label>')
         frames.append(f'<div class="tg-frame tg-f{k}"><div class="tg-bar">{bar}</div>'
                       f'<div class="tg-caption">{esc(caption)}</div>'
                       f'<div class="tg-svg">{inline_svg(svg, f"{uid}-f{k}-")}</div></div>')
