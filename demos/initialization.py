@@ -32,6 +32,8 @@ PRINT_EVERY = 1000
 CURVE_EVERY = 100  # the costs are recorded every 100 iterations: one point per 100 on the cost curve
 AXIS_LIMITS = {"xlim": (-1.5, 1.5), "ylim": (-1.5, 1.5)}  # the notebook's zoom on its decision boundaries
 SCHEMES = ("zeros", "random", "he")
+PLOT_TITLES = {"zeros": "Zeros initialization", "random": "Large random initialization (randn · 10)",
+               "he": "He initialization"}
 COURSE = {  # COURSE.md section 2.1: costs printed by the notebook, accuracies of predict()
     "zeros": {"costs": {0: 0.6931471805599453, 1000: 0.6931471805599453, 14000: 0.6931471805599453},
               "train_accuracy": 0.5, "test_accuracy": 0.5},
@@ -175,7 +177,7 @@ def run(schemes=SCHEMES, num_iterations=NUM_ITERATIONS, learning_rate=LEARNING_R
         if out is not None:
             folder = output_dir(out)
             plot_decision_boundary(decision_function(model), train_X, train_Y, folder / f"boundary_{scheme}.png",
-                                   f"Model with {scheme} initialization", **AXIS_LIMITS)
+                                   PLOT_TITLES.get(scheme, scheme), **AXIS_LIMITS)
     if out is not None and results:
         plot_cost_histories({scheme: r["costs"] for scheme, r in results.items()}, output_dir(out) / "costs.png",
                             "Cost (course formula; inf is not drawn)")
