@@ -144,3 +144,17 @@ def test_a_five_layer_mlp_fits_the_window_and_zooms(browser, mlp_page, tmp_path)
     assert visible_frames(dom)[0] == [3]  # zooming does not change the step
     dom = dump_dom(browser, mlp_page, "#step=3&press=zoom-in,fit", tmp_path)
     assert float(body_attribute(dom, "data-scale")) == pytest.approx(fitted, rel=1e-3)
+
+
+def test_a_long_chain_opens_readable_on_the_outputs_side_and_fit_shows_it_all(browser, tmp_path):
+    if not viz.dot_available():
+        _missing("Graphviz's `dot` program (apt-get install graphviz)")
+    h = Tensor(np.linspace(-1, 1, 4), requires_grad=True)
+    for _ in range(16):
+        h = (h * 0.9).tanh()
+    path = viz.save_html(h.sum(), tmp_path / "chain.html")
+    assert re.search(r'data-direction="(RL|BT)"', path.read_text(encoding="utf-8"))  # a chain is long either way
+    dom = dump_dom(browser, path, "", tmp_path)
+    assert float(body_attribute(dom, "data-scale")) == 0.5 and body_attribute(dom, "data-fits") == "no"
+    dom = dump_dom(browser, path, "#press=fit", tmp_path)
+    assert float(body_attribute(dom, "data-scale")) < 0.5 and body_attribute(dom, "data-fits") == "yes"

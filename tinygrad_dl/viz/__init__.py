@@ -123,7 +123,9 @@ def save_html(output, path, names=None, *, grad=None, retain_graph=False, model=
     op that made it (``compact=False`` gives it its own node).
     """
     recorded = _recorded(output, names, grad, retain_graph, model, "viz.save_html")
-    html = _page(frame_svgs(recorded, options), step_captions(recorded), title or "Backpropagation, step by step")
+    options = dict(options)
+    svgs = frame_svgs(recorded, options)  # fills in the direction it chose
+    html = _page(svgs, step_captions(recorded), title or "Backpropagation, step by step", options["rankdir"])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
@@ -132,7 +134,7 @@ def save_html(output, path, names=None, *, grad=None, retain_graph=False, model=
 
 def frame_svgs(recorded, options=None, caller="viz.save_html"):
     """Every frame of a trace as SVG, drawn for a step-through view (the page or the notebook player)."""
-    options = dict(options or {})
+    options = options if options is not None else {}  # updated in place: the caller sees the direction chosen
     options.setdefault("legend", True)
     options.setdefault("grad_flow", True)  # the arrows point the way the gradient flows
     options.setdefault("compact", True)  # each intermediate inside the op that made it: half the nodes

@@ -32,7 +32,7 @@ _PAGE = """<!DOCTYPE html>
   .frame svg {{ display: block; }}
 </style>
 </head>
-<body data-current="0" data-frames="{count}">
+<body data-current="0" data-frames="{count}" data-direction="{direction}">
 <header>
 <h1>{title}</h1>
 <div id="controls">
@@ -94,6 +94,20 @@ reached it so far, coloured by its norm (legend above the graph). Mouse wheel or
     view.x = (width - size.width * view.scale) / 2;
     view.y = Math.max(0, (height - size.height * view.scale) / 2);
     view.fitted = true;
+    apply();
+  }}
+  // a long graph fitted to the window would be too small to read: open it at a readable size instead, on
+  // the output's side (where the backward pass starts), and follow the op being processed
+  var READABLE = 0.5;
+  function openView() {{
+    fit();
+    if (view.scale >= READABLE) {{ return; }}
+    var size = naturalSize();
+    view.scale = READABLE;
+    var outputOnLeft = document.body.getAttribute("data-direction") === "RL";
+    view.x = outputOnLeft ? 0 : (viewport.clientWidth - size.width * READABLE) / 2;
+    view.y = outputOnLeft ? Math.max(0, (viewport.clientHeight - size.height * READABLE) / 2) : 0;
+    view.fitted = false;
     apply();
   }}
   function zoom(factor, atX, atY) {{
@@ -183,7 +197,9 @@ reached it so far, coloured by its norm (legend above the graph). Mouse wheel or
   }});
   layoutViewport();
   show(options.step ? parseInt(options.step, 10) : 0);
-  fit();
+  openView();
+  var opened = document.getElementById("f" + current + "-current");
+  if (opened && !view.fitted) {{ bringIntoView(opened); }}
   (options.press || "").split(",").forEach(function (name) {{
     var button = document.getElementById(name);
     if (button) {{ button.click(); }}
@@ -205,14 +221,16 @@ def inline_svg(svg, prefix):
     return re.sub(r'xlink:href="#', f'xlink:href="#{prefix}', svg)
 
 
-def page(svgs, captions, title):
-    """The whole HTML page for frames given as SVG strings with one caption each."""
+def page(svgs, captions, title, direction="RL"):
+    """The whole HTML page for frames given as SVG strings with one caption each (``direction``: the
+    pictures' rankdir, so the page opens a long graph on the output's side)."""
     frames = []
     for index, (svg, caption) in enumerate(zip(svgs, captions)):
         hidden = "" if index == 0 else " hidden"
         frames.append(f'<figure class="frame" id="frame-{index}" data-step="{index}" '
                       f'data-caption="{esc(caption)}"{hidden}>\n{inline_svg(svg, f"f{index}-")}\n</figure>')
-    return _PAGE.format(title=esc(title), count=len(frames), last=len(frames) - 1, frames="\n".join(frames))
+    return _PAGE.format(title=esc(title), count=len(frames), last=len(frames) - 1, frames="\n".join(frames),
+                        direction=esc(direction))
 
 
 _PLAYER_STYLE = """
