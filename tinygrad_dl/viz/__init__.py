@@ -81,6 +81,8 @@ def draw_graph(output, names=None, *, backward=False, grad=None, retain_graph=Fa
         max_nodes=300      at most this many nodes; the ones farthest from the output become one summary
                            node (None: no cap)
         rankdir="TB"       Graphviz direction: TB (inputs on top), LR, BT, RL; LR and RL give narrower labels
+        compact=None       True: each unnamed intermediate is drawn inside the op that made it (half the
+                           nodes); None: only for LR and RL, where every rank costs a node's width
         legend=None        the colour legend above the graph (None: when gradients are shown)
         title=None         a title above the picture
 
