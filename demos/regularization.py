@@ -64,7 +64,7 @@ def train(X, Y, method, learning_rate=LEARNING_RATE, num_iterations=NUM_ITERATIO
           keep_prob=KEEP_PROB, quiet=True):
     """The notebook's ``model(...)`` with ``lambd`` (method "l2") or ``keep_prob`` (method "dropout").
 
-    Returns the model and {iteration: the course's printed cost} every 100 iterations (one point per 100 on the cost curve).
+    Returns the model and {iteration: the course's printed cost} every 100 iterations (the cost curve's points).
     """
     if method not in METHODS:
         raise ValueError(f"regularization: unknown method {method!r}; choose one of {METHODS}")

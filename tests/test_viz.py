@@ -347,8 +347,8 @@ def test_backward_steps_show_the_pass_frame_by_frame():
     z_edge = edge_line(frames[2], z_id, "op2")
     # the arrows point the way the gradient flows: from the op back to its input
     assert 'dir="back"' in z_edge and viz._draw.CURRENT_EDGE in z_edge
-    assert ("Step 2 of 4: Mul receives the gradient of its output (shape (2,), gradient norm 1.414) and sends gradients: "
-            "z gets (2,), z gets (2,).") in frames[2].replace("</TD></TR><TR><TD>", " ")  # wrapped lines
+    assert ("Step 2 of 4: Mul receives the gradient of its output (shape (2,), gradient norm 1.414) and sends "
+            "gradients: z gets (2,), z gets (2,).") in frames[2].replace("</TD></TR><TR><TD>", " ")  # wrapped lines
     assert "grad [[ 2,   4,   6]," in node_named(frames[4], "W")
 
 

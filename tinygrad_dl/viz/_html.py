@@ -46,8 +46,8 @@ _PAGE = """<!DOCTYPE html>
   <button id="zoom-in" type="button" title="zoom in (+)">+</button>
 </div>
 <p id="caption"></p>
-<p class="hint">The output is on the left; arrows point the way the gradient flows, back to the inputs. Orange: the op the
-backward pass is processing (its input edges red); grey: ops already done. Each tensor shows the gradient that has
+<p class="hint">The backward pass starts at the output ({where}); arrows point the way the gradient flows, back to
+the inputs. Orange: the op the backward pass is processing (its input edges red); grey: ops already done. Each tensor shows the gradient that has
 reached it so far, coloured by its norm (legend above the graph). Mouse wheel or + / &minus; zoom, drag to pan.</p>
 </header>
 <div id="viewport"><div id="stage">
@@ -147,7 +147,10 @@ reached it so far, coloured by its norm (legend above the graph). Mouse wheel or
     apply();
   }});
   viewport.addEventListener("pointerup", function () {{ drag = null; viewport.classList.remove("dragging"); }});
-  window.addEventListener("resize", function () {{ layoutViewport(); if (view.fitted) {{ fit(); }} else {{ apply(); }} }});
+  window.addEventListener("resize", function () {{
+    layoutViewport();
+    if (view.fitted) {{ fit(); }} else {{ apply(); }}
+  }});
 
   // -- stepping -------------------------------------------------------------------------------------
   function show(index) {{
@@ -221,6 +224,9 @@ def inline_svg(svg, prefix):
     return re.sub(r'xlink:href="#', f'xlink:href="#{prefix}', svg)
 
 
+_OUTPUT_SIDE = {"RL": "on the left", "LR": "on the right", "BT": "on top", "TB": "at the bottom"}
+
+
 def page(svgs, captions, title, direction="RL"):
     """The whole HTML page for frames given as SVG strings with one caption each (``direction``: the
     pictures' rankdir, so the page opens a long graph on the output's side)."""
@@ -230,7 +236,7 @@ def page(svgs, captions, title, direction="RL"):
         frames.append(f'<figure class="frame" id="frame-{index}" data-step="{index}" '
                       f'data-caption="{esc(caption)}"{hidden}>\n{inline_svg(svg, f"f{index}-")}\n</figure>')
     return _PAGE.format(title=esc(title), count=len(frames), last=len(frames) - 1, frames="\n".join(frames),
-                        direction=esc(direction))
+                        direction=esc(direction), where=_OUTPUT_SIDE.get(direction, "drawn in bold"))
 
 
 _PLAYER_STYLE = """
