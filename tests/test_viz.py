@@ -698,6 +698,8 @@ def test_missing_dot_still_gives_dot_source_and_explains_how_to_install(tmp_path
     assert "digraph tinygrad_dl" in shown["text/plain"]
     with pytest.raises(viz.GraphvizNotFoundError):
         viz.save_html(loss, tmp_path / "page.html")
+    player = viz.trace(small_graph()[-1])._repr_html_()  # the notebook says what to install, and the steps
+    assert player.startswith("<pre>") and "install Graphviz" in player and "&lt;BackwardTrace of" in player
 
 
 def test_install_hint_names_this_system_first(monkeypatch):
