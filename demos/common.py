@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 DEFAULT_OUTPUT = Path("demo_output")
+CURVE_EVERY = 100  # cost curves: one point per 100 iterations (or epochs), as the course's plots
 
 
 def make_parser(name, description, needs_data=False):
@@ -37,12 +38,13 @@ def progress(iterable, total=None, description=None, quiet=False):
 
 
 def train_full_batch(model, loss_fn, X, Y, num_iterations, learning_rate, print_every, description="train",
-                     quiet=True, record_last=False):
+                     quiet=True, record_last=False, record_every=None):
     """Full-batch gradient descent as the Course 1 notebooks run it; returns {iteration: cost}.
 
     X, Y are in the course's column layout ((n_features, m), (1, m)); the model takes rows, so it gets X.T.
-    The cost is recorded (and printed unless quiet) every ``print_every`` iterations, and at the last one
-    too with ``record_last``.
+    The cost is recorded every ``record_every`` iterations (default: ``print_every``; the cost curves use one
+    point per 100), printed unless quiet every ``print_every``, and recorded at the last one too with
+    ``record_last``.
     """
     import numpy as np
     from tinygrad_dl import Tensor, optim
@@ -55,9 +57,10 @@ def train_full_batch(model, loss_fn, X, Y, num_iterations, learning_rate, print_
         cost = loss_fn(model(inputs), targets)
         cost.backward()
         optimizer.step()
-        if i % print_every == 0 or (record_last and i == num_iterations - 1):
+        if i % (record_every or print_every) == 0 or (record_last and i == num_iterations - 1):
             costs[i] = cost.item()
-            log(f"Cost after iteration {i}: {costs[i]:f}", quiet)
+            if i % print_every == 0 or i == num_iterations - 1:
+                log(f"Cost after iteration {i}: {costs[i]:f}", quiet)
     return costs
 
 

@@ -29,7 +29,11 @@ LAYER_DIMS = (2, 10, 5, 1)
 LEARNING_RATE = 0.01
 NUM_ITERATIONS = 15000
 PRINT_EVERY = 1000
+CURVE_EVERY = 100  # the costs are recorded every 100 iterations: one point per 100 on the cost curve
+AXIS_LIMITS = {"xlim": (-1.5, 1.5), "ylim": (-1.5, 1.5)}  # the notebook's zoom on its decision boundaries
 SCHEMES = ("zeros", "random", "he")
+PLOT_TITLES = {"zeros": "Zeros initialization", "random": "Large random initialization (randn · 10)",
+               "he": "He initialization"}
 COURSE = {  # COURSE.md section 2.1: costs printed by the notebook, accuracies of predict()
     "zeros": {"costs": {0: 0.6931471805599453, 1000: 0.6931471805599453, 14000: 0.6931471805599453},
               "train_accuracy": 0.5, "test_accuracy": 0.5},
@@ -133,7 +137,7 @@ def train(X, Y, scheme, learning_rate=LEARNING_RATE, num_iterations=NUM_ITERATIO
     """The notebook's ``model(...)``: full-batch gradient descent from the given initialisation.
 
     Returns the model, the course's cost and the (finite) BCE-with-logits loss that autograd
-    differentiates at every ``print_every`` iterations, and the initial W1.
+    differentiates every 100 iterations (printed every ``print_every``), and the initial W1.
     """
     model = initialize(course_mlp(LAYER_DIMS), scheme)
     initial_W1 = linear_layers(model)[0].weight.numpy().copy()
@@ -144,12 +148,13 @@ def train(X, Y, scheme, learning_rate=LEARNING_RATE, num_iterations=NUM_ITERATIO
     for i in progress(range(num_iterations), num_iterations, f"{scheme} init", quiet):
         logits = model(inputs)
         loss = loss_fn(logits, targets)
-        if i % print_every == 0:
+        if i % CURVE_EVERY == 0:  # the curve's points; the notebook prints every print_every
             with no_grad():
                 a3 = logits.sigmoid().numpy().T
             costs[i] = course_cross_entropy(a3, Y)
             losses[i] = loss.item()
-            log(f"{scheme}: cost after iteration {i}: {costs[i]}", quiet)
+            if i % print_every == 0:
+                log(f"{scheme}: cost after iteration {i}: {costs[i]}", quiet)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -172,7 +177,7 @@ def run(schemes=SCHEMES, num_iterations=NUM_ITERATIONS, learning_rate=LEARNING_R
         if out is not None:
             folder = output_dir(out)
             plot_decision_boundary(decision_function(model), train_X, train_Y, folder / f"boundary_{scheme}.png",
-                                   f"Model with {scheme} initialization")
+                                   PLOT_TITLES.get(scheme, scheme), **AXIS_LIMITS)
     if out is not None and results:
         plot_cost_histories({scheme: r["costs"] for scheme, r in results.items()}, output_dir(out) / "costs.png",
                             "Cost (course formula; inf is not drawn)")

@@ -34,7 +34,9 @@ MINI_BATCH_SIZE = 64
 NUM_EPOCHS = 10000
 RECORD_EVERY = 100  # the notebook appends the cost every 100 epochs and prints it every 1000
 PRINT_EVERY = 1000
+AXIS_LIMITS = {"xlim": (-1.5, 2.5), "ylim": (-1.0, 1.5)}  # the notebook's zoom on the moons
 OPTIMIZERS = ("gd", "momentum", "adam")
+OPTIMIZER_NAMES = {"gd": "Mini-batch gradient descent", "momentum": "Momentum", "adam": "Adam"}
 
 COURSE = {  # COURSE.md section 2.4 (v1b = 2020/2021 notebooks); costs are printed with 6 decimals
     "gd": {"costs": {0: 0.702405, 1000: 0.668101, 9000: 0.468014}, "accuracy": 0.7966666666666666},
@@ -126,7 +128,7 @@ def _train_and_score(X, Y, label, optimizer_name, quiet, out, **kwargs):
     if out is not None:
         safe = label.replace(" + ", "_").replace(" ", "_")
         plot_decision_boundary(decision_function(model), X, Y, output_dir(out) / f"boundary_{safe}.png",
-                               f"Model with {label}")
+                               OPTIMIZER_NAMES.get(label, label), **AXIS_LIMITS)
     return result
 
 

@@ -50,7 +50,7 @@ def train(model, X, Y, num_iterations, learning_rate, print_every=1000, quiet=Tr
     BCEWithLogitsLoss has the course's output gradient dZ2 = (A2 - Y) / m exactly.
     """
     return common.train_full_batch(model, nn.BCEWithLogitsLoss(), X, Y, num_iterations, learning_rate, print_every,
-                                   "flower", quiet)
+                                   "flower", quiet, record_every=common.CURVE_EVERY)
 
 
 def predict(model, X):
@@ -118,8 +118,7 @@ def run(n_hidden=4, num_iterations=10000, learning_rate=1.2, baseline=True, swee
 def write_plots(model, models, results, X, Y, n_hidden, out):
     folder = common.output_dir(out)
     paths = [
-        plot.plot_costs({"cost": (list(results["costs"]), list(results["costs"].values()))},
-                          folder / "cost.png", f"Flower, {n_hidden} hidden units: cost"),
+        plot.plot_costs({"cost": results["costs"]}, folder / "cost.png", f"Flower, {n_hidden} hidden units: cost"),
         plot.plot_decision_boundary(lambda grid: predict(model, grid), X, Y, folder / "decision_boundary.png",
                                       f"Hidden layer of size {n_hidden}: {results['accuracy']:.2f} %"),
     ]

@@ -61,14 +61,14 @@ def train_flower(out, steps=5, learning_rate=1.2, quiet=True):
     model = flower_model()
     loss_fn = nn.BCEWithLogitsLoss()
     optimizer = optim.SGD(model.parameters(), lr=learning_rate)
-    names = dict(model.named_parameters(), X=inputs, Y=targets)
+    names = {"X": inputs, "Y": targets}  # the model names its parameters and titles its layers itself
     costs, files = [], []
     for step in range(steps):
         optimizer.zero_grad()
         cost = loss_fn(model(inputs), targets)
         if step == 0:
-            # draw_graph runs this backward pass itself and records every gradient on the way
-            trace = viz.trace(cost, names=names)
+            # the trace runs this backward pass (instead of cost.backward()) and records every gradient once
+            trace = viz.trace(cost, names=names, model=model)
             files += _write(trace.draw(title="Flower net 2-4-1 after one backward pass"), out, "flower_graph")
             files += _write(trace.draw(grad_flow=True, title="Gradient flow (arrows point from the loss "
                                                                 "to the inputs)"), out, "flower_grad_flow", ("svg",))

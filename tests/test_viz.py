@@ -87,7 +87,7 @@ def test_forward_picture_has_every_node_with_names_shapes_and_values():
 
     w_line = node_named(source, "W")
     assert "(2, 3) float64" in w_line
-    assert "data [[1, -1, 0.5],<BR" in w_line and "[0, 2, -2]]" in w_line
+    assert "data [[1, -1, 0.5],<BR" in w_line and "[0,  2,  -2]]" in w_line  # columns aligned
     assert "data [0.5, -1]" in node_named(source, "b")
     assert "data [1, -3]" in node_named(source, "z")
     x_line = node_named(source, "x")  # data that needs no grad, found as the array MatMul saved
@@ -110,8 +110,8 @@ def test_leaves_show_their_grad_after_backward():
     loss.backward()
     source = viz.draw_graph(loss, names={"W": W, "b": b, "z": z}).source
     w_line = node_named(source, "W")
-    assert "grad [[2, 4, 6],<BR" in w_line and "[-6, -12, -18]]" in w_line and "‖grad‖ 23.66<" in w_line
-    assert "grad [2, -6]" in node_named(source, "b") and "‖grad‖ 6.325" in node_named(source, "b")
+    assert "grad [[ 2,   4,   6],<BR" in w_line and "[-6, -12, -18]]" in w_line and "grad norm 23.66<" in w_line
+    assert "grad [2, -6]" in node_named(source, "b") and "grad norm 6.325" in node_named(source, "b")
     assert "grad" not in node_named(source, "z")  # intermediates keep no gradient (PyTorch semantics)
     # the colour of the gradient row follows its norm
     assert f'BGCOLOR="{viz.grad_color(np.sqrt(560.0)).fill}"' in w_line
@@ -127,11 +127,11 @@ def test_retain_grad_intermediate_is_shown():
 def test_backward_true_records_every_gradient_and_fills_leaf_grads():
     W, x, b, z, loss = small_graph()
     source = viz.draw_graph(loss, names={"W": W, "x": x, "b": b, "z": z}, backward=True).source
-    assert "grad [2, -6]" in node_named(source, "z") and "‖grad‖ 6.325" in node_named(source, "z")
+    assert "grad [2, -6]" in node_named(source, "z") and "grad norm 6.325" in node_named(source, "z")
     assert "grad 1<" in node_named(source, "output")
     squares = [line for line in node_lines(source).values() if "data [1, 9]" in line]
     assert len(squares) == 1 and "grad [1, 1]" in squares[0]  # d sum / d (z*z)
-    assert "grad [[2, 4, 6]," in node_named(source, "W")
+    assert "grad [[ 2,   4,   6]," in node_named(source, "W")
     assert "‖grad‖" not in node_named(source, "x")
     np.testing.assert_array_equal(W.grad.data, [[2, 4, 6], [-6, -12, -18]])  # a real backward pass ran
     np.testing.assert_array_equal(b.grad.data, [2, -6])
@@ -158,6 +158,93 @@ def test_pictures_and_traces_let_the_graph_die_by_reference_counting():
         assert "<B>z</B>" in picture.source  # the picture itself is text
     finally:
         gc.enable()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Trace once, draw many times; what a viz call does on a graph whose backward pass already ran
+
+
+def test_one_trace_feeds_every_picture_and_fills_grad_once(tmp_path):
+    require_dot()
+    W, x, b, z, loss = small_graph()
+    trace = viz.trace(loss, names={"W": W, "z": z})
+    picture, steps = trace.draw(), list(trace.steps())
+    page = trace.save_html(tmp_path / "steps.html")
+    assert "grad [2, -6]" in node_named(picture.source, "z") and len(steps) == 5
+    assert page.read_text(encoding="utf-8").count('<figure class="frame"') == 5
+    assert "grad norm 23.66" in trace._repr_html_()  # the notebook player, drawn from the same record
+    np.testing.assert_array_equal(W.grad.data, [[2, 4, 6], [-6, -12, -18]])  # one backward pass, not four
+    np.testing.assert_array_equal(b.grad.data, [2, -6])
+
+
+def test_draw_graph_after_backward_shows_values_and_leaf_grads_without_adding_to_them():
+    W, x, b, z, loss = small_graph()
+    loss.backward()
+    for backward in (False, True, True):  # three calls in a row: .grad stays what backward() left
+        source = viz.draw_graph(loss, names={"W": W, "z": z}, backward=backward).source
+        assert "grad [[ 2,   4,   6]," in node_named(source, "W") and "data [1, -3]" in node_named(source, "z")
+    assert "backward=True: the backward pass already ran through this graph" in source
+    assert "t = viz.trace(loss) instead of loss.backward()" in source.replace("</TD></TR><TR><TD>", " ")
+    np.testing.assert_array_equal(W.grad.data, [[2, 4, 6], [-6, -12, -18]])
+
+
+@pytest.mark.parametrize("call", ["trace", "backward_steps", "save_html"])
+def test_a_call_that_must_rerun_a_freed_backward_says_so(call, tmp_path):
+    W, x, b, z, loss = small_graph()
+    viz.draw_graph(loss, backward=True)  # runs (and frees) the backward pass
+    arguments = {"trace": (), "backward_steps": (), "save_html": (tmp_path / "page.html",)}[call]
+    with pytest.raises(RuntimeError) as info:
+        result = getattr(viz, call)(loss, *arguments)
+        list(result) if call == "backward_steps" else None
+    message = str(info.value)
+    assert message.startswith(f"viz.{call}: cannot record the backward pass: it already ran through this graph")
+    assert "t = viz.trace(loss)" in message and "t.steps()" in message and "retain_graph=True" in message
+    np.testing.assert_array_equal(b.grad.data, [2, -6])  # nothing was added
+    assert not (tmp_path / "page.html").exists()
+
+
+def test_tracing_a_retained_graph_again_records_the_same_gradients_without_adding_them_twice():
+    W, x, b, z, loss = small_graph()
+    first = viz.trace(loss, retain_graph=True)
+    second = viz.trace(loss, retain_graph=True)
+    assert first.accumulated and not second.accumulated
+    np.testing.assert_array_equal(second.grad(z), first.grad(z))
+    np.testing.assert_array_equal(W.grad.data, [[2, 4, 6], [-6, -12, -18]])
+    assert "was left as the first pass left it" in repr(second)
+    loss.backward()  # the user's own backward still accumulates, as in PyTorch
+    np.testing.assert_array_equal(b.grad.data, [4, -12])
+
+
+def test_readable_reprs_of_a_trace_and_its_nodes():
+    net = mlp()
+    trace = viz.trace(net["loss"], names={"W1": net["W1"], "b1": net["b1"], "W2": net["W2"]})
+    text = repr(trace)
+    assert text.startswith(f"<BackwardTrace of output (scalar float64 = {_format.number(net['loss'].item())}): "
+                           "9 backward steps")
+    assert "step 9: MatMul  [layer1] receives a (4, 5) gradient" in text
+    assert "leaves: W1 (4, 3) grad norm" in text and ".draw(), .steps(), .save_html(path)>" in text
+    assert "object at 0x" not in text
+    node = trace.order[-1]
+    assert repr(node) == "<MatMul node in layer1: (4, 3) float64, data -> (4, 5) float64, saved values freed>"
+    assert repr(trace.order[0]).startswith("<Add node: scalar float64, scalar float64 -> scalar float64")
+
+
+def test_notebook_player_is_html_and_css_only():
+    require_dot()
+    W, x, b, z, loss = small_graph()
+    trace = viz.trace(loss, names={"W": W, "z": z})
+    player = trace._repr_html_()
+    assert trace._repr_html_() is player  # drawn once, then kept
+    assert "<script" not in player  # works where notebooks strip scripts
+    uid = re.search(r'<div id="(tgviz-[\w-]+)"', player).group(1)
+    assert player.count(f'type="radio" name="{uid}"') == 5 and player.count("<svg") == 5
+    assert f'<label for="{uid}-zoom"' in player  # a full-size toggle, CSS only
+    assert f"#{uid}-2:checked ~ .tg-frames .tg-f2 {{ display: block; }}" in player
+    assert "Step 2 of 4: Mul receives" in player and 'for="' + uid + '-3"' in player
+    ids = re.findall(r' id="([^"]+)"', player)
+    assert len(ids) == len(set(ids))  # frames' SVG ids made unique
+    other = viz.trace(small_graph()[-1])._repr_html_()
+    assert re.search(r'<div id="(tgviz-[\w-]+)"', other).group(1) != uid  # two players in one notebook
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -258,10 +345,11 @@ def test_backward_steps_show_the_pass_frame_by_frame():
     assert f'fillcolor="{viz._draw.OP_FILL}"' in ops["op3"]
     z_id = node_id(node_named(frames[2], "z"))
     z_edge = edge_line(frames[2], z_id, "op2")
-    assert "dir" not in z_edge and viz._draw.CURRENT_EDGE in z_edge
-    assert ("Step 2 of 4: Mul receives the gradient of its output (shape (2,), ‖grad‖ 1.414) and sends gradients: "
-            "z gets (2,), z gets (2,).") in frames[2].replace("<BR/>", " ")
-    assert "grad [[2, 4, 6]," in node_named(frames[4], "W")
+    # the arrows point the way the gradient flows: from the op back to its input
+    assert 'dir="back"' in z_edge and viz._draw.CURRENT_EDGE in z_edge
+    assert ("Step 2 of 4: Mul receives the gradient of its output (shape (2,), gradient norm 1.414) and sends "
+            "gradients: z gets (2,), z gets (2,).") in frames[2].replace("</TD></TR><TR><TD>", " ")  # wrapped lines
+    assert "grad [[ 2,   4,   6]," in node_named(frames[4], "W")
 
 
 def test_grad_flow_edges_point_back_with_the_gradients_shape():
@@ -317,7 +405,7 @@ def test_deep_sigmoid_net_fades_towards_its_first_layers():
     assert len(boxes) == 8
     for layer, norm in zip(range(1, 9), norms):
         assert f'fillcolor="{viz.grad_color(norm).fill}"' in boxes[f"layer{layer}"]
-        assert f"‖grad‖ {_format.number(norm)}" in boxes[f"layer{layer}"]
+        assert f"grad norm {_format.number(norm)}" in boxes[f"layer{layer}"]
     assert viz.grad_color(norms[0]).fill != viz.grad_color(norms[-1]).fill
 
 
@@ -328,7 +416,8 @@ def test_deep_sigmoid_net_fades_towards_its_first_layers():
 def test_scopes_become_nested_clusters():
     net = mlp()
     source = viz.draw_graph(net["loss"], names={"W1": net["W1"]}, collapse=False).source
-    assert "<B>layer1</B>> labelloc" in source and "<B>layer2</B>> labelloc" in source
+    # a scope with a single op is titled by it
+    assert "<B>layer1</B>> labelloc" in source and "<B>layer2: MatMul</B>> labelloc" in source
     # the parameter sits in its layer's cluster, next to the ops that use it
     start = source.index("<B>layer1</B>> labelloc")
     cluster = source[start:source.index("\t}", start)]
@@ -357,7 +446,7 @@ def test_collapse_turns_each_scope_into_one_box():
     ids = {name: node_id(node_named(source, name)) for name in ("layer1", "layer2")}
     assert edges(source).count((ids["layer1"], ids["layer2"])) == 1  # one edge between two boxes
     norm = viz.grad_norm(net["W1"].grad.data)
-    assert f"W1 (4, 3)  ‖grad‖ {_format.number(norm)}" in layer1
+    assert f"W1 (4, 3)  grad norm {_format.number(norm)}" in layer1
 
 
 def deep_chain(layers, scoped=True, width=3):
@@ -462,6 +551,67 @@ def test_op_arguments_that_matter_are_shown():
     assert "slope=0.2" in line and "mask" not in line
 
 
+def test_numbers_of_one_array_share_one_format():
+    assert _format.numbers([0.00368, 0.0004051, 0.001717]) == ["3.68e-3", "4.051e-4", "1.717e-3"]
+    assert _format.numbers([0.5, -2.0, 12.25]) == ["0.5", "-2", "12.25"]
+    assert _format.number(0.0004051) == "4.051e-4" and _format.number(12345.0) == "1.234e+4"
+    assert _format.array_lines(np.array([[1.0, -10.0], [100.0, 0.5]]), 6) == ["[[  1, -10],", " [100, 0.5]]"]
+    assert _format.summary_text(np.array([1e-5, 2e-5, 0.5, 0.25, 0.125, 0.0625, 0.03])) == \
+        "min 1e-5 · mean 1.382e-1 · max 5e-1"
+    assert _format.array_lines(np.linspace(0, 1, 7), 6, compact=True) == ["min 0", "mean 0.5", "max 1"]
+
+
+def test_fused_ops_show_what_a_learner_recognises():
+    nn = pytest.importorskip("tinygrad_dl.nn")
+    logits = Tensor(np.random.default_rng(0).standard_normal((64, 10)), requires_grad=True)
+    labels = Tensor(np.arange(64) % 10)
+    source = viz.draw_graph(nn.CrossEntropyLoss()(logits, labels)).source
+    line = next(line for line in node_lines(source).values() if "<B>CrossEntropy</B>" in line)
+    assert "labels (64,)" in line
+    assert "index=" not in line and "indices" not in line and "reduction" not in line  # internals and defaults
+    dropped = nn.Dropout(0.25, generator=np.random.default_rng(0))(logits).sum()
+    line = next(line for line in node_lines(viz.draw_graph(dropped).source).values() if "<B>Dropout</B>" in line)
+    assert "keep_prob=0.75" in line and "mask (64, 10)" in line
+    summed = viz.draw_graph(nn.CrossEntropyLoss(reduction="sum")(logits, labels)).source
+    assert "reduction=sum" in summed
+
+
+def test_clusters_are_titled_by_their_module():
+    nn = pytest.importorskip("tinygrad_dl.nn")
+    np.random.seed(0)
+    model = nn.Sequential(nn.Linear(2, 3, dtype=np.float64), nn.Tanh(), nn.Linear(3, 1, dtype=np.float64),
+                          nn.Dropout(0.5))
+    model.eval()
+    loss = model(Tensor(np.ones((5, 2)))).sum()
+    source = viz.draw_graph(loss, model=model).source
+    for title in ("Sequential", "0: Linear(2→3)", "1: Tanh", "2: Linear(3→1)"):
+        assert f"<B>{title}</B>> labelloc" in source
+    assert "<B>0.weight</B>" in source and "<B>2.bias</B>" in source  # the model names its parameters
+    # without the model, a scope holding a single op is titled by that op (a Linear by its weight's shape)
+    plain = viz.draw_graph(loss).source
+    assert "<B>0: Linear(2→3)</B>> labelloc" in plain and "<B>1: Tanh</B>> labelloc" in plain
+    assert viz._graph.module_summary(nn.Dropout(0.5)) == "Dropout(p=0.5)"
+    assert viz._graph.module_summary(nn.BatchNorm1d(20)) == "BatchNorm1d(20)"
+    with pytest.raises(TypeError, match="draw_graph: model must be an nn.Module, got dict"):
+        viz.draw_graph(loss, model={})
+
+
+def test_left_to_right_pictures_draw_intermediates_inside_their_op():
+    net = mlp()
+    trace = viz.trace(net["loss"], names={"W1": net["W1"]})
+    tall, wide = trace.draw(collapse=False), trace.draw(collapse=False, rankdir="LR")
+    assert len(node_lines(wide.source)) < len(node_lines(tall.source))
+    tanh = next(line for line in node_lines(wide.source).values() if "<B>Tanh</B>" in line)
+    assert "(4, 5) float64" in tanh and "grad min" in tanh  # its output, with the gradient it received
+    assert "<B>W1</B>" in wide.source  # named tensors keep their own node
+    assert len(node_lines(trace.draw(collapse=False, rankdir="LR", compact=False).source)) == \
+        len(node_lines(tall.source))
+    if viz.dot_available():
+        svg = viz.to_svg(viz.draw_graph(trace, grad_flow=True, rankdir="LR"))
+        width, height = (float(n) for n in re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
+        assert width < 3.5 * height  # not a strip
+
+
 def test_names_from_tensor_name_pairs_and_mappings():
     a = Tensor(np.ones(2), requires_grad=True, name="alpha")
     b = Tensor(np.ones(2), requires_grad=True, name="ignored")
@@ -482,7 +632,7 @@ def test_nn_module_scopes_and_parameter_names():
     for name, parameter in model.named_parameters():
         line = node_named(source, name)
         assert _format.shape_text(parameter.shape) in line
-        assert f"‖grad‖ {_format.number(viz.grad_norm(parameter.grad.data))}" in line
+        assert f"grad norm {_format.number(viz.grad_norm(parameter.grad.data))}" in line
     assert "<B>Sequential</B>" in source and "<B>X</B>" in source
     collapsed = viz.draw_graph(loss, names=dict(model.named_parameters()), collapse=2).source
     assert "<B>0</B>" in collapsed and "<B>2</B>" in collapsed  # one box per Linear layer
@@ -548,6 +698,8 @@ def test_missing_dot_still_gives_dot_source_and_explains_how_to_install(tmp_path
     assert "digraph tinygrad_dl" in shown["text/plain"]
     with pytest.raises(viz.GraphvizNotFoundError):
         viz.save_html(loss, tmp_path / "page.html")
+    player = viz.trace(small_graph()[-1])._repr_html_()  # the notebook says what to install, and the steps
+    assert player.startswith("<pre>") and "install Graphviz" in player and "&lt;BackwardTrace of" in player
 
 
 def test_install_hint_names_this_system_first(monkeypatch):
@@ -610,3 +762,16 @@ def test_demo_writes_its_pictures_and_shows_the_vanishing_gradient(tmp_path):
     assert max(relu) < 10 * min(relu)  # He init keeps every layer's gradient within a factor of 10
     svg = (tmp_path / "vanishing_gradients.svg").read_text(encoding="utf-8")
     assert viz.grad_color(sigmoid[0]).fill in svg and viz.grad_color(relu[0]).fill in svg
+
+
+def test_step_through_views_pick_the_direction_that_fits_a_landscape_window():
+    require_dot()
+    chain, _ = deep_chain(12)  # a long chain: output on the left, the pass reads left to right
+    direction, first = viz._step_direction(viz.trace(chain), {"legend": True, "grad_flow": True}, "test")
+    assert direction == "RL" and first.startswith("<?xml")
+    from tinygrad_dl import concatenate
+    leaves = [Tensor(np.full(2, float(k)), requires_grad=True) for k in range(10)]
+    wide = viz.trace(concatenate([leaf * 2.0 for leaf in leaves]).sum())  # wide and shallow: output on top
+    assert viz._step_direction(wide, {"legend": True, "grad_flow": True}, "test")[0] == "BT"
+    svgs = viz.frame_svgs(wide)
+    assert len(svgs) == len(wide) + 1 and 'class="graph"' in svgs[0]

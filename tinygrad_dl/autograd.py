@@ -156,6 +156,18 @@ class Function:
     def name(self):
         return type(self).__name__
 
+    def __repr__(self):
+        """<Mul node in layer1: (4, 5) float64, data -> (4, 5) float64>: what a printed graph node was."""
+        parents = getattr(self, "parents", None)
+        if parents is None:
+            return f"<{self.name} (not recorded)>"
+        inputs = ", ".join("data" if p is None else f"{_shape(p.data)} {p.data.dtype}" for p in parents)
+        out = self._output_ref()
+        result = "(output freed)" if out is None else f"{_shape(out.data)} {out.data.dtype}"
+        where = f" in {'/'.join(self.scope)}" if self.scope else ""
+        freed = ", saved values freed" if self.saved_tensors is None else ""
+        return f"<{self.name} node{where}: {inputs} -> {result}{freed}>"
+
     @classmethod
     def apply(cls, *inputs, **kwargs):
         """Run ``forward`` on the inputs' arrays; when grad mode is on and an input requires grad, record the node."""
@@ -201,6 +213,10 @@ class Function:
 _node_counter = itertools.count()
 _ndarray, _weak_reference = np.ndarray, weakref.ref  # module-level names: one lookup fewer per op
 _PASS_THROUGH = (np.ndarray, int, float, bool, np.generic)  # handed to forward as they are (Python scalars stay weak)
+
+
+def _shape(array):
+    return "scalar" if array.ndim == 0 else str(array.shape)
 
 
 def _describe_inputs(arrays):

@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import DEFAULT_DTYPE, Tensor
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate"]
 
@@ -30,7 +30,8 @@ class Dataset:
 
 
 class TensorDataset(Dataset):
-    """Arrays or Tensors that share their first axis; item ``i`` is the tuple of their ``i``-th rows."""
+    """Arrays, Tensors or nested lists (Python floats become float32, ints int64) that share their first axis;
+    item ``i`` is the tuple of their ``i``-th rows."""
 
     def __init__(self, *tensors):
         if not tensors:
@@ -38,6 +39,8 @@ class TensorDataset(Dataset):
         arrays = []
         for position, t in enumerate(tensors):
             array = t.data if isinstance(t, Tensor) else np.asarray(t)
+            if not isinstance(t, (Tensor, np.ndarray)) and array.dtype == np.float64:
+                array = array.astype(DEFAULT_DTYPE)  # Python floats: float32, as in default_collate; ints stay ints
             if array.ndim == 0:
                 raise ValueError(f"TensorDataset: argument {position} is 0-d; every argument needs a first axis "
                                  "of examples")
@@ -73,6 +76,8 @@ def default_collate(items):
         return Tensor(np.stack([item.data for item in items]))
     if isinstance(first, (bool, numbers.Integral)) and not isinstance(first, np.ndarray):
         return Tensor(np.asarray(items, dtype=np.int64 if not isinstance(first, bool) else bool))
+    if type(first) is float:  # Python floats become float32 like Tensor([1.0]); np.float64 (a subclass) stays
+        return Tensor(np.asarray(items, dtype=DEFAULT_DTYPE))
     try:
         return Tensor(np.stack([np.asarray(item) for item in items]))
     except ValueError as err:
@@ -101,6 +106,8 @@ class DataLoader:
             raise ValueError(f"DataLoader: batch_size must be a positive integer or None, got {batch_size!r}")
         if seed is not None and generator is not None:
             raise ValueError("DataLoader: give seed or generator, not both")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
         if generator is not None and not isinstance(generator, np.random.Generator):
             raise TypeError(f"DataLoader: generator must be a numpy.random.Generator, got {type(generator).__name__}")
         self.dataset = dataset

@@ -12,8 +12,9 @@ from ._format import (NONFINITE_COLOR, ZERO_COLOR, array_lines, esc, grad_color,
                       shape_text)
 from ._render import GraphPicture
 
-FONT = "Helvetica"
-MONO = "Courier"
+FONT = "Helvetica"  # Graphviz writes "Helvetica,sans-Serif" into SVG: every viewer has a match
+MONO = "Courier"  # values: "Courier,monospace", so the columns of a matrix line up
+NORM = "grad norm"  # plain words: the double-bar glyph is missing from many proportional fonts
 # fills: what a node is
 OP_FILL, OP_DONE_FILL, OP_CURRENT_FILL = "#fff3c4", "#e8e8e8", "#ffa726"
 LEAF_FILL, CONSTANT_FILL, INTERMEDIATE_FILL, OUTPUT_FILL = "#d6e6ff", "#eeeeee", "#ffffff", "#ffd180"
@@ -24,7 +25,7 @@ class DrawOptions:
     """The keyword options of draw_graph, checked once."""
 
     def __init__(self, max_elements=6, show_values=True, show_grads=True, grad_flow=False, collapse="auto",
-                 max_nodes=300, rankdir="TB", legend=None, title=None, show_args=True):
+                 max_nodes=300, rankdir="TB", legend=None, title=None, show_args=True, compact=None):
         if not (isinstance(max_elements, int) and max_elements >= 0):
             raise ValueError(f"draw_graph: max_elements must be an int >= 0, got {max_elements!r}")
         if isinstance(collapse, (list, tuple, set, frozenset)):
@@ -48,6 +49,9 @@ class DrawOptions:
         self.legend = legend
         self.title = title
         self.show_args = show_args
+        # compact: an unnamed intermediate is drawn inside the op that made it (half the ranks); the default
+        # for LR/RL, where every rank costs the width of a node
+        self.compact = rankdir in ("LR", "RL") if compact is None else bool(compact)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -142,7 +146,27 @@ class Plan:
                 # next to the box of its scope, if that scope collapsed (outputs and data never do)
                 self.cluster_of[own] = obj.scope if prefix is None else prefix[:-1]
                 ranks[own] = rank
+        if options.compact:
+            self._merge_outputs_into_ops(graph, ranks)
         self.capped = self._apply_cap(ranks, options.max_nodes)
+
+    def _merge_outputs_into_ops(self, graph, ranks):
+        """compact: each unnamed intermediate drawn on its own is drawn inside the op node that made it."""
+        for op in graph.ops:
+            info = op.output
+            key = ("tensor", info.key)
+            own = self.node_id.get(key)
+            if (own is None or self.unit[key] != own or info.name is not None or info.is_output
+                    or info.tensor is None or self.unit[("op", op.step)] != self.node_id[("op", op.step)]):
+                continue
+            self.unit[key] = self.unit[("op", op.step)]
+            ranks.pop(own, None)
+            self.cluster_of.pop(own, None)
+
+    def merged_output(self, op):
+        """The op's output tensor when it is drawn inside the op's node (compact), else None."""
+        key = ("tensor", op.output.key)
+        return op.output if key in self.unit and self.unit[key] == self.node_id[("op", op.step)] else None
 
     def box_prefix(self, scope):
         """The scope of the box a node with this scope collapses into, or None when it is drawn itself."""
@@ -209,9 +233,7 @@ def _small(text, color=None, size=9):
 
 
 def _lines(lines):
-    """Text lines, left-aligned; several lines (a matrix) in a monospaced face so its rows line up."""
-    if len(lines) == 1:
-        return esc(lines[0])
+    """Values, left-aligned, in the monospaced face (so a matrix's rows and columns line up)."""
     text = '<BR ALIGN="LEFT"/>'.join(esc(line) for line in lines) + '<BR ALIGN="LEFT"/>'
     return f'<FONT FACE="{MONO}">{text}</FONT>'
 
@@ -242,13 +264,15 @@ def tensor_label(info, grad, complete, options, output_number=None):
     data = tensor.data
     note = " · no grad" if info.kind == "constant" else ""
     rows.append(_row(_small(esc(f"{shape_text(data.shape)} {data.dtype}{note}"), color="#333333")))
+    compact = options.rankdir in ("LR", "RL")
     if options.show_values:
-        rows.append(_row(_lines(_prefixed("data ", array_lines(data, options.max_elements))), align="LEFT"))
+        rows.append(_row(_lines(_prefixed("data ", array_lines(data, options.max_elements, compact))),
+                         align="LEFT"))
     if options.show_grads and grad is not None:
         norm = grad_norm(grad)
         color = grad_color(norm)
-        lines = _prefixed("grad " if complete else "grad so far ", array_lines(grad, options.max_elements))
-        lines.append(f"‖grad‖ {number(norm)}")
+        lines = _prefixed("grad " if complete else "grad so far ", array_lines(grad, options.max_elements, compact))
+        lines.append(f"{NORM} {number(norm)}")
         rows.append(_row(f'<FONT COLOR="{color.font}">{_lines(lines)}</FONT>', fill=color.fill, align="LEFT"))
     fill = {"leaf": LEAF_FILL, "constant": CONSTANT_FILL}.get(info.kind, INTERMEDIATE_FILL)
     if info.is_output:
@@ -256,11 +280,15 @@ def tensor_label(info, grad, complete, options, output_number=None):
     return _table(rows, fill, border=3 if info.is_output else 1)
 
 
-def op_label(op, options):
+def op_label(op, options, output=None):
+    """An op: its name, arguments and backward step; with ``output`` (compact) the tensor it made below."""
     rows = [_row(f"<B>{esc(op.name)}</B>")]
     if options.show_args:
         rows += [_row(_small(esc(arg))) for arg in op_arguments(op.node)]
     rows.append(_row(_small(f"backward step {op.step}", color="#6a5d2e")))
+    if output is not None:
+        info, grad, complete = output
+        rows.append(f"<TR><TD>{tensor_label(info, grad, complete, options)}</TD></TR>")
     return '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">' + "".join(rows) + "</TABLE>"
 
 
@@ -288,7 +316,7 @@ def box_label(box, view, options):
         norm = grad_norm(grad)
         norms.append(norm)
         color = grad_color(norm)
-        rows.append(_row(_small(esc(f"{text}  ‖grad‖ {number(norm)}"), color=color.font), fill=color.fill,
+        rows.append(_row(_small(esc(f"{text}  {NORM} {number(norm)}"), color=color.font), fill=color.fill,
                          align="LEFT"))
     if len(leaves) > 6:
         rows.append(_row(_small(f"+ {len(leaves) - 6} more parameters")))
@@ -310,18 +338,23 @@ def more_label(plan):
     return _table(rows, "#fafafa", color="#999999")
 
 
-def legend_label():
+def legend_label(grad_flow=False):
     """The colour scale of gradient norms, one cell per decade, and what the node colours mean."""
     cells = [(ZERO_COLOR, "0")] + [(grad_color(10.0 ** k), f"1e{k}") for k in range(-7, 6)] + [(NONFINITE_COLOR, "nan")]
     row = "".join(f'<TD BGCOLOR="{c.fill}">{_small(text, color=c.font, size=8)}</TD>' for c, text in cells)
     span = len(cells)
-    words = "← vanishing · small · healthy (1e-2 .. 1e2) · large · exploding →"
-    return (f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="#999999">'
-            f'<TR><TD COLSPAN="{span}"><B>‖grad‖ colour scale</B></TD></TR><TR>{row}</TR>'
-            f'<TR><TD COLSPAN="{span}">{_small(esc(words))}</TD></TR>'
-            f'<TR><TD COLSPAN="{span}" BGCOLOR="{OP_FILL}">{_small("op (backward step = order of the backward pass)")}'
-            f'</TD></TR><TR><TD COLSPAN="{span}" BGCOLOR="{LEAF_FILL}">'
-            f'{_small("blue: leaf · grey: data (no grad) · gold: output · white: intermediate")}</TD></TR></TABLE>')
+    words = "vanishing ← small · healthy (1e-2 to 1e2) · large → exploding"
+    arrows = "arrows: the way the gradient flows (output → inputs) · " if grad_flow else ""
+    kinds = (f'<TD COLSPAN="4" BGCOLOR="{OP_FILL}">{_small("op (backward step n)", size=8)}</TD>'
+             f'<TD COLSPAN="3" BGCOLOR="{LEAF_FILL}">{_small("leaf", size=8)}</TD>'
+             f'<TD COLSPAN="3" BGCOLOR="{CONSTANT_FILL}">{_small("data (no grad)", size=8)}</TD>'
+             f'<TD COLSPAN="3" BGCOLOR="{OUTPUT_FILL}">{_small("output", size=8)}</TD>'
+             f'<TD COLSPAN="{span - 13}" BGCOLOR="{INTERMEDIATE_FILL}">{_small("intermediate", size=8)}</TD>')
+    return (f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" COLOR="#999999">'
+            f'<TR><TD COLSPAN="{span}">{_small("<B>gradient norm</B> " + esc(words), size=9)}</TD></TR>'
+            f'<TR>{row}</TR><TR>{kinds}</TR>'
+            + (f'<TR><TD COLSPAN="{span}">{_small(esc(arrows.rstrip(" ·")), size=8)}</TD></TR>' if arrows else "")
+            + '</TABLE>')
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -335,8 +368,9 @@ def _attributes(attrs):
 class _Writer:
     """Collects DOT lines per cluster, then writes the nested clusters into the Digraph's body."""
 
-    def __init__(self, rankdir):
+    def __init__(self, rankdir, titles):
         self.lines = {(): []}
+        self.titles = titles  # scope tuple -> cluster title ("0: Linear(2→4)")
         # Graphviz places a cluster's label relative to the rank direction: "b" is on top when drawing bottom-up
         self.label_location = "b" if rankdir == "BT" else "t"
 
@@ -362,7 +396,8 @@ class _Writer:
             for child in sorted(children.get(scope, ())):
                 counter[0] += 1
                 body.append(f"{indent}\tsubgraph cluster_{counter[0]} {{\n")
-                body.append(f'{indent}\t\tlabel=<<B>{esc(child[-1])}</B>> labelloc="{self.label_location}" '
+                title = self.titles.get(child, child[-1])
+                body.append(f'{indent}\t\tlabel=<<B>{esc(title)}</B>> labelloc="{self.label_location}" '
                             'style="rounded,filled" '
                             f'fillcolor="#f7f9fc" color="#9aa5b8" fontname="{FONT}" fontsize=11\n')
                 emit(child, indent + "\t")
@@ -378,38 +413,69 @@ def build_picture(graph, view, options, caption=None, explain_plan=False):
     """
     plan = Plan(graph, options)
     if explain_plan:
-        caption = "; ".join(filter(None, [caption] + plan.notes(options)))
+        caption = "; ".join(filter(None, [caption] + plan.notes(options) + list(getattr(view, "notes", ()))))
     picture = GraphPicture(name="tinygrad_dl", graph_attr={
         "rankdir": options.rankdir, "nodesep": "0.25", "ranksep": "0.3", "fontname": FONT, "fontsize": "12",
         "labelloc": "t", "bgcolor": "white", "newrank": "true"},
         node_attr={"fontname": FONT, "fontsize": "10"},
         edge_attr={"color": "#777777", "arrowsize": "0.7", "fontname": FONT, "fontsize": "9"})
-    title = _title(options, caption)
-    if title:
-        picture.attr(label=f"<{title}>")
-    writer = _Writer(options.rankdir)
+    writer = _Writer(options.rankdir, cluster_titles(graph))
     grads = {}  # tensor key -> (grad, complete), looked up once per tensor
     any_grad = _write_tensors(writer, plan, graph, view, options, grads)
-    _write_ops(writer, plan, graph, view, options)
+    _write_ops(writer, plan, graph, view, options, grads)
     _write_boxes(writer, plan, view, options)
     if plan.capped:
         writer.node((), Plan.MORE, more_label(plan), shape="plain")
     writer.write(picture.body)
     _write_edges(picture.body, plan, graph, view, options, grads)
-    if options.legend or (options.legend is None and options.show_grads and any_grad):
-        picture.body.append(f'\tlegend [label=<{legend_label()}> shape="plain"]\n')
+    # title, caption and legend sit together above the graph, so the legend is never far from what it explains
+    legend = options.legend or (options.legend is None and options.show_grads and any_grad)
+    heading = _heading(options, caption, legend_label(options.grad_flow) if legend else None)
+    if heading:
+        picture.attr(label=f"<{heading}>")
     # what was left out, for callers and tests (not the plan itself: it would keep the graph's tensors alive)
     picture.collapse_depth, picture.summarised, picture.boxes = plan.depth, plan.capped, len(plan.boxes)
     return picture
 
 
-def _title(options, caption):
-    parts = []
+def cluster_titles(graph):
+    """Titles of the scope clusters: the module's summary when the graph knows the model ("0: Linear(2→4)"),
+    else, for a scope holding a single op, that op ("1: Tanh"); other scopes keep their name."""
+    titles = dict(graph.scope_titles)
+    ops_by_scope = {}
+    for op in graph.ops:
+        for depth in range(1, len(op.scope) + 1):
+            ops_by_scope.setdefault(op.scope[:depth], []).append(op)
+    for scope, ops in ops_by_scope.items():
+        # a capitalised name is a root module's class name (BCEWithLogitsLoss): it already says what it is
+        if scope in titles or len(ops) != 1 or scope[-1][:1].isupper():
+            continue
+        summary = op_summary(ops[0])
+        if summary != scope[-1]:
+            titles[scope] = f"{scope[-1]}: {summary}"
+    return titles
+
+
+def op_summary(op):
+    """An op as a layer: Linear(in→out) from its weight's shape, else the op's name."""
+    if op.name == "Linear" and len(op.node.parents) >= 2 and op.node.parents[1] is not None:
+        weight = op.node.parents[1].data
+        if weight.ndim == 2:
+            return f"Linear({weight.shape[1]}→{weight.shape[0]})"
+    return op.name
+
+
+def _heading(options, caption, legend):
+    rows = []
     if options.title:
-        parts.append(f"<B>{esc(options.title)}</B>")
+        rows.append(f'<TR><TD><FONT POINT-SIZE="14"><B>{esc(options.title)}</B></FONT></TD></TR>')
     if caption:
-        parts += [esc(line) for line in textwrap.wrap(caption, 90)]
-    return "<BR/>".join(parts)
+        rows += [f"<TR><TD>{esc(line)}</TD></TR>" for line in textwrap.wrap(caption, 90)]
+    if legend:
+        rows.append(f"<TR><TD>{legend}</TD></TR>")
+    if not rows:
+        return ""
+    return '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">' + "".join(rows) + "</TABLE>"
 
 
 def _write_tensors(writer, plan, graph, view, options, grads):
@@ -429,7 +495,7 @@ def _write_tensors(writer, plan, graph, view, options, grads):
     return any_grad
 
 
-def _write_ops(writer, plan, graph, view, options):
+def _write_ops(writer, plan, graph, view, options, grads):
     highlighted = view.highlighted_step
     visited = view.visited_steps
     for op in graph.ops:
@@ -443,7 +509,9 @@ def _write_ops(writer, plan, graph, view, options):
             fill, pen, color = OP_DONE_FILL, "1", "#999999"
         else:
             fill, pen, color = OP_FILL, "1", "#c9a227"
-        writer.node(plan.cluster_of[unit], unit, op_label(op, options), shape="box", style="rounded,filled",
+        merged = plan.merged_output(op)
+        output = None if merged is None else (merged,) + grads[merged.key]
+        writer.node(plan.cluster_of[unit], unit, op_label(op, options, output), shape="box", style="rounded,filled",
                     fillcolor=fill, color=color, penwidth=pen, margin="0.08,0.04", id=node_id)
 
 

@@ -67,11 +67,32 @@ def grad_norm(array):
 
 
 # ----------------------------------------------------------------------------------------------------
-# Numbers and arrays
+# Numbers and arrays: 4 significant digits everywhere; scientific notation below 1e-3 and from 1e4 up, and
+# for every number of an array as soon as one of them needs it (like NumPy's printing), so a row of numbers
+# reads in one format.
+
+_DIGITS = 4
 
 
-def number(value):
-    """A number in at most 4 significant digits: 0.6931, -3, 1.5e-7, 2.4e+5."""
+def _needs_exponent(value):
+    magnitude = abs(value)
+    return magnitude != 0 and math.isfinite(magnitude) and (magnitude < 1e-3 or magnitude >= 1e4)
+
+
+def _scientific(value):
+    mantissa, exponent = f"{value:.{_DIGITS - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    sign = exponent[0] if exponent[0] == "-" else "+"
+    return f"{mantissa}e{sign}{exponent[1:].lstrip('0') or '0'}"  # 1.5e-07 -> 1.5e-7
+
+
+def _fixed(value):
+    text = f"{value:.{_DIGITS}g}"
+    return _scientific(value) if "e" in text else text
+
+
+def number(value, exponent=None):
+    """A number in 4 significant digits: 0.6931, -3, 1.5e-7, 1.235e+5 (exponent=True/False forces the form)."""
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, (int, np.integer)):
@@ -81,11 +102,16 @@ def number(value):
         return str(value)
     if value == 0:
         return "0"
-    text = f"{value:.4g}"
-    if "e" in text:  # 1.5e-07 -> 1.5e-7: shorter and easier to read
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{exponent[0]}{exponent[1:].lstrip('0') or '0'}"
-    return text
+    if exponent is None:
+        exponent = _needs_exponent(value)
+    return _scientific(value) if exponent else _fixed(value)
+
+
+def numbers(values):
+    """Several numbers in one format: all scientific when any of them needs it."""
+    values = list(values)
+    exponent = any(isinstance(v, (float, np.floating)) and _needs_exponent(float(v)) for v in values)
+    return [number(v, exponent) for v in values]
 
 
 def shape_text(shape):
@@ -97,27 +123,33 @@ def shape_text(shape):
     return "(" + ", ".join(str(n) for n in shape) + ")"
 
 
-def array_lines(array, max_elements):
+def array_lines(array, max_elements, compact=False):
     """The array as text lines: every number when it has at most ``max_elements`` elements, else a summary.
 
-    Matrices give one line per row so the picture shows their layout.
+    Matrices give one line per row, their columns aligned. ``compact`` puts a summary's min / mean / max on
+    three lines (for narrow nodes).
     """
     if array.size <= max_elements:
         return _exact_lines(array)
-    return [summary_text(array)]
+    text = summary_text(array)
+    return text.split(" · ") if compact else [text]
 
 
 def _exact_lines(array):
     if array.ndim == 0:
         return [number(array.item())]
+    texts = numbers(array.ravel().tolist())
     if array.ndim == 1:
-        return ["[" + ", ".join(number(v) for v in array.tolist()) + "]"]
+        return ["[" + ", ".join(texts) + "]"]
     if array.ndim == 2:
-        rows = [", ".join(number(v) for v in row) for row in array.tolist()]
+        columns = array.shape[1]
+        width = [max(len(texts[r * columns + c]) for r in range(array.shape[0])) for c in range(columns)]
+        rows = [", ".join(texts[r * columns + c].rjust(width[c]) for c in range(columns))
+                for r in range(array.shape[0])]
         if len(rows) == 1:
             return [f"[[{rows[0]}]]"]
         return [f"[[{rows[0]}],"] + [f" [{r}]," for r in rows[1:-1]] + [f" [{rows[-1]}]]"]
-    return ["flat [" + ", ".join(number(v) for v in array.ravel().tolist()) + "]"]
+    return ["flat [" + ", ".join(texts) + "]"]
 
 
 def summary_text(array):
@@ -135,8 +167,8 @@ def summary_text(array):
             return prefix.rstrip(" ·")
     else:
         values, prefix = array, ""
-    mean = values.mean(dtype=np.float64)
-    return f"{prefix}min {number(values.min())} · mean {number(mean)} · max {number(values.max())}"
+    low, mean, high = numbers([values.min(), values.mean(dtype=np.float64), values.max()])
+    return f"{prefix}min {low} · mean {mean} · max {high}"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -145,16 +177,74 @@ def summary_text(array):
 # Shown first, in this order, when a node has them.
 _PREFERRED_ARGS = ("axis", "axes", "axis1", "axis2", "keepdims", "shape", "index", "kernel_size", "stride",
                    "padding", "dilation", "slope", "negative_slope", "alpha", "p", "eps", "momentum", "ddof",
-                   "low", "high", "pad_width", "dtype")
+                   "low", "high", "pad_width", "dtype", "reduction")
 # Bookkeeping of the engine or values derived from the inputs' shapes: never interesting.
 _HIDDEN_ARGS = {"saved_tensors", "scope", "parents", "needs_input_grad", "count", "inverse", "bounds", "inner",
-                "training"}
+                "training", "fixed", "param_shape", "param_axes", "log_probs", "log_p", "log_1mp", "mean",
+                "inv_std", "x_hat", "sequence_number"}
 _MAX_ARGS = 3
 _MAX_ARG_CHARS = 32
 
 
+def _cross_entropy_arguments(node):
+    """The fused softmax cross-entropy keeps its labels as an index array: show them as labels."""
+    attributes = vars(node)
+    shown = []
+    index = attributes.get("index")
+    if attributes.get("indices") and isinstance(index, np.ndarray):
+        axis = attributes.get("axis", -1)
+        labels = np.squeeze(index, axis=axis) if index.ndim and index.shape[axis] == 1 else index
+        shown.append(f"labels {shape_text(labels.shape)}")
+    elif attributes.get("indices") is False:
+        shown.append("target: probabilities")
+    if attributes.get("axis", -1) != -1:
+        shown.append(f"axis={attributes['axis']}")
+    if attributes.get("reduction", "mean") != "mean":
+        shown.append(f"reduction={attributes['reduction']}")
+    return shown
+
+
+def _dropout_arguments(node):
+    attributes = vars(node)
+    shown = []
+    keep = attributes.get("keep_prob")
+    if isinstance(keep, (int, float, np.floating)):
+        shown.append(f"keep_prob={number(keep)}")
+    mask = attributes.get("mask")
+    if isinstance(mask, np.ndarray):
+        shown.append(f"mask {shape_text(mask.shape)}")
+    return shown
+
+
+def _normalize_arguments(node):
+    attributes = vars(node)
+    shown = []
+    axes = attributes.get("axes")
+    if isinstance(axes, tuple):
+        shown.append("over axis " + ", ".join(str(a) for a in axes))
+    if isinstance(attributes.get("eps"), (float, np.floating)):
+        shown.append(f"eps={number(attributes['eps'])}")
+    if attributes.get("fixed"):
+        shown.append("running statistics")
+    return shown
+
+
+# Ops whose stored attributes are internal: what a learner would recognise instead.
+_DESCRIBERS = {"CrossEntropy": _cross_entropy_arguments, "Dropout": _dropout_arguments,
+               "AffineNormalize": _normalize_arguments}
+
+
 def op_arguments(node):
-    """``name=value`` strings for the arguments of an op node, at most three, each kept short."""
+    """Argument strings for an op node, at most three, each kept short.
+
+    A Function may define ``viz_arguments(self) -> list of str`` to say itself what its node shows.
+    """
+    custom = getattr(node, "viz_arguments", None)
+    if callable(custom):
+        return [str(text) for text in custom()][:_MAX_ARGS]
+    describe = _DESCRIBERS.get(type(node).__name__)
+    if describe is not None:
+        return describe(node)[:_MAX_ARGS]
     attributes = vars(node)
     names = [n for n in _PREFERRED_ARGS if n in attributes]
     names += sorted(n for n in attributes if n not in _PREFERRED_ARGS)
@@ -174,6 +264,8 @@ def _argument_value(name, value):
     """Text for one argument, or None when it is not worth showing (arrays, None, False flags, objects)."""
     if value is None or value is False or isinstance(value, np.ndarray) and name != "index":
         return None
+    if name == "reduction" and value == "mean":
+        return None  # the default of every loss
     if name == "index":
         text = index_text(value)
     elif name == "axis" and isinstance(value, tuple) and len(value) == 1:
@@ -211,7 +303,8 @@ def _index_part(part):
     if isinstance(part, np.ndarray):
         if part.size <= 4 and part.ndim <= 1:
             return "[" + ", ".join(number(v) for v in part.ravel().tolist()) + "]"
-        return f"{'mask' if part.dtype.kind == 'b' else 'array'}{shape_text(part.shape)}"
+        kind = "mask" if part.dtype.kind == "b" else "indices"
+        return f"{kind} {shape_text(part.shape)}"
     return str(part)
 
 

@@ -53,9 +53,10 @@ class Graph:
     graph; it is found, while the graph still holds the ops' saved arrays, as the array an op saved.
     """
 
-    def __init__(self, roots, names=None):
+    def __init__(self, roots, names=None, model=None):
         self.roots = _as_tensor_list(roots)
-        self._names = _names_by_id(names)
+        self._names = _names_by_id(_model_parameters(model) + _pairs(names))
+        self.scope_titles = module_titles(model)  # scope tuple -> "0: Linear(2→4)"
         self.tensors = {}  # key -> TensorInfo, outputs first, then in the order the backward pass meets them
         self.ops = [OpInfo(node, step) for step, node in enumerate(backward_order(self.roots), start=1)]
         self._add_outputs()
@@ -155,10 +156,10 @@ class _Names(dict):
         self.tensors = {}
 
 
-def _names_by_id(names):
-    result = _Names()
+def _pairs(names):
+    """``names`` as a list of (name, tensor) pairs (a mapping or an iterable of pairs)."""
     if names is None:
-        return result
+        return []
     pairs = names.items() if hasattr(names, "items") else names
     try:
         pairs = list(pairs)
@@ -169,12 +170,79 @@ def _names_by_id(names):
     for pair in pairs:
         if not (isinstance(pair, tuple) and len(pair) == 2):
             raise TypeError(f"draw_graph: names must hold (name, tensor) pairs, got {pair!r}")
-        name, tensor = pair
+    return pairs
+
+
+def _names_by_id(pairs):
+    result = _Names()
+    for name, tensor in pairs:
         if not isinstance(tensor, Tensor):
             raise TypeError(f"draw_graph: names[{name!r}] must be a Tensor, got {type(tensor).__name__}")
         result[id(tensor)] = str(name)
         result.tensors[id(tensor)] = (str(name), tensor)
     return result
+
+
+def _model_parameters(model):
+    if model is None:
+        return []
+    if not (hasattr(model, "named_parameters") and hasattr(model, "named_children")):
+        raise TypeError(f"draw_graph: model must be an nn.Module, got {type(model).__name__}")
+    return list(model.named_parameters())
+
+
+def module_titles(model):
+    """Cluster titles for the scopes a model's modules enter when called: ("Net", "fc1") -> "fc1: Linear(2→4)".
+
+    Follows nn.Module's naming (each module's ``scope_name``; containers that are never called, such as
+    ModuleList, add no level of their own).
+    """
+    if model is None:
+        return {}
+    root = (model.scope_name,)
+    titles = {root: _titled(model.scope_name, model)}
+    pending = [(model, root)]
+    while pending:
+        module, path = pending.pop()
+        for _, child in module.named_children():
+            if getattr(child, "_transparent", False):
+                pending.append((child, path))
+                continue
+            child_path = path + (child.scope_name,)
+            titles.setdefault(child_path, _titled(child.scope_name, child))
+            pending.append((child, child_path))
+    return titles
+
+
+def _titled(scope_name, module):
+    summary = module_summary(module)
+    return summary if summary == scope_name else f"{scope_name}: {summary}"
+
+
+def module_summary(module):
+    """A module in a few characters: Linear(64→128), Conv2d(3→8, 3×3), BatchNorm1d(20), Dropout(p=0.5), Tanh."""
+    name = type(module).__name__
+
+    def integer(attribute):
+        value = getattr(module, attribute, None)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    for source, target in (("in_features", "out_features"), ("in_channels", "out_channels"),
+                           ("input_size", "hidden_size")):
+        if integer(source) is not None and integer(target) is not None:
+            extra = ""
+            kernel = getattr(module, "kernel_size", None)
+            if isinstance(kernel, tuple) and all(isinstance(k, int) for k in kernel):
+                extra = ", " + "×".join(str(k) for k in kernel)
+            elif isinstance(kernel, int):
+                extra = f", {kernel}×{kernel}"
+            return f"{name}({integer(source)}→{integer(target)}{extra})"
+    if integer("num_features") is not None:
+        return f"{name}({integer('num_features')})"
+    p = getattr(module, "p", None)
+    if isinstance(p, float):
+        return f"{name}(p={p:g})"
+    return name
 
 
 def _as_tensor_list(outputs):

@@ -5,12 +5,15 @@ The core keeps no gradient on intermediate tensors after ``backward()`` (PyTorch
 gradient that flows: the gradient each op receives for its output, and the one it sends to each input.
 From that record it can tell, for any step, which gradients exist so far.
 """
+import html
+import weakref
 from collections import namedtuple
 
 import numpy as np
 
 from ..autograd import run_backward
 from ..tensor import Tensor
+from ._format import grad_norm, number, shape_text
 from ._graph import Graph
 
 StepRecord = namedtuple("StepRecord", "step op grad_output input_grads")
@@ -22,32 +25,50 @@ returned (its own shape, before the engine sums broadcast axes away) or None.
 """
 
 
+# The output nodes whose backward pass a trace has already added to the leaves' .grad (kept alive by their
+# graph only): tracing the same retained graph again records the gradients without adding them a second time.
+_ACCUMULATED = weakref.WeakSet()
+
+
 class BackwardTrace:
-    """Run the backward pass of ``outputs`` and record every gradient, step by step.
+    """Run the backward pass of ``outputs`` once and record every gradient, step by step; draw it many times.
 
     It is a real backward pass: leaves' ``.grad`` are accumulated exactly as by ``loss.backward()`` (and the
-    graph's saved buffers are freed unless ``retain_graph=True``). ``grads`` seeds the outputs like
-    ``backward(grad=...)`` (one per output; None for a scalar output).
+    graph's saved buffers are freed unless ``retain_graph=True``), so use it *instead of* ``backward()``.
+    ``grads`` seeds the outputs like ``backward(grad=...)`` (one per output; None for a scalar output).
 
-        trace = viz.trace(loss, names=dict(model.named_parameters()))
+        trace = viz.trace(loss, model=model, names={"X": X})
+        trace.draw()           # the picture, every gradient included (viz.save(trace.draw(), "graph.svg"))
+        trace.steps()          # one picture per step of the backward pass
+        trace.save_html(path)  # the step-through page
+        trace                  # in Jupyter: a step-through player; print(trace): the steps as text
         trace.order            # the Function nodes in visit order (== backward_order(loss))
         trace.grad(hidden)     # the gradient that reached an intermediate tensor
-        trace.draw()           # draw_graph with every gradient
-        trace.frames()         # one picture per step (see backward_steps)
     """
 
-    def __init__(self, outputs, names=None, grads=None, retain_graph=False):
-        self.graph = Graph(outputs, names)  # before the backward: named data is found through saved arrays
+    def __init__(self, outputs, names=None, grads=None, retain_graph=False, model=None, caller="viz.trace",
+                 _graph=None):
+        # the graph is collected before the backward pass: named data is found through the ops' saved arrays
+        self.graph = _graph if _graph is not None else Graph(outputs, names, model)
+        refuse_freed_graph(self.graph, caller)
         roots = self.graph.roots
         grads = _seeds_as_list(grads, len(roots))
         self.records = []
         self._contributions = {}  # tensor key -> [(frame, gradient at the tensor's shape)], frame 0 = seed
         self._ops_by_node = {op.node: op for op in self.graph.ops}
+        self._html = None
         for root, seed in zip(roots, grads):
             if root.requires_grad:
                 data = np.ones_like(root.data) if seed is None else np.array(_data(seed), dtype=root.dtype)
                 self._contributions.setdefault(id(root), []).append((0, data))
-        run_backward(roots, grads, retain_graph=retain_graph, on_step=self._record)
+        root_nodes = [root.grad_fn for root in roots if root.grad_fn is not None]
+        # a retained graph that a trace already ran: record again, but leave .grad as the first pass left it
+        self.accumulated = not (root_nodes and all(node in _ACCUMULATED for node in root_nodes))
+        leaves = None if self.accumulated else [info.tensor for info in self.graph.tensors.values()
+                                                if info.kind == "leaf" and info.tensor is not None]
+        run_backward(roots, grads, retain_graph=retain_graph, inputs=leaves, on_step=self._record)
+        if retain_graph:
+            _ACCUMULATED.update(root_nodes)
 
     def _record(self, step, node, grad_output, input_grads):
         op = self._ops_by_node[node]
@@ -95,20 +116,84 @@ class BackwardTrace:
         """A gradient view for drawing: the whole pass (frame None) or the state after ``frame`` visited nodes."""
         return TraceView(self, frame)
 
+    # -- pictures ----------------------------------------------------------------------------------------
     def draw(self, **options):
         """``draw_graph`` of this pass, showing every recorded gradient (intermediates included)."""
         from . import draw_graph
         return draw_graph(self, **options)
 
-    def frames(self, **options):
+    def steps(self, **options):
         """One picture per step: the forward graph with the seed, then one after each visited node."""
         from . import backward_steps
         return backward_steps(self, **options)
+
+    frames = steps  # the earlier name
 
     def save_html(self, path, **options):
         """Write the step-through page for this pass (see ``viz.save_html``)."""
         from . import save_html
         return save_html(self, path, **options)
+
+    # -- text and notebooks ----------------------------------------------------------------------------
+    def __repr__(self):
+        outputs = [info for info in self.graph.tensors.values() if info.is_output]
+        what = ", ".join(_tensor_summary(info) for info in outputs[:3]) + (", …" if len(outputs) > 3 else "")
+        lines = [f"<BackwardTrace of {what}: {len(self)} backward steps"]
+        shown = self.records if len(self.records) <= 12 else self.records[:10]
+        for record in shown:
+            where = f"  [{'/'.join(record.op.scope)}]" if record.op.scope else ""
+            received = record.grad_output
+            lines.append(f"  step {record.step}: {record.op.name}{where} receives a {shape_text(received.shape)} "
+                         f"gradient, norm {number(grad_norm(received))}")
+        if len(shown) < len(self.records):
+            lines.append(f"  … {len(self.records) - len(shown)} more steps")
+        leaves = [info for info in self.graph.tensors.values() if info.kind == "leaf"][::-1]  # forward order
+        if leaves:
+            parts = []
+            for info in leaves[:6]:
+                grad = self.grad(info.tensor)
+                norm = "no grad" if grad is None else f"grad norm {number(grad_norm(grad))}"
+                parts.append(f"{info.name or 'leaf'} {shape_text(info.tensor.shape)} {norm}")
+            more = f", … {len(leaves) - 6} more" if len(leaves) > 6 else ""
+            lines.append("  leaves: " + "; ".join(parts) + more)
+        if not self.accumulated:
+            lines.append("  (recorded again on a retained graph: .grad was left as the first pass left it)")
+        lines.append("  .draw(), .steps(), .save_html(path)>")
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        """Jupyter's display: a step-through player (HTML and SVG only, no script), made once and kept."""
+        if self._html is None:
+            from ._html import notebook_player
+            from ._render import GraphvizNotFoundError
+            try:
+                self._html = notebook_player(self)
+            except GraphvizNotFoundError as err:
+                return f"<pre>{html.escape(str(err))}\n\n{html.escape(repr(self))}</pre>"
+        return self._html
+
+
+def refuse_freed_graph(graph, caller):
+    """A trace runs the backward pass: say in viz's words when an earlier backward freed what it needs."""
+    freed = [op for op in graph.ops if op.node.saved_tensors is None]
+    if not freed:
+        return
+    others = f" and {len(freed) - 1} other ops" if len(freed) > 1 else ""
+    raise RuntimeError(
+        f"{caller}: cannot record the backward pass: it already ran through this graph ({freed[0].name}{others} "
+        "freed the values they saved; loss.backward() or an earlier viz call does that unless retain_graph=True), "
+        "and running it again would fail. Record the pass once, instead of calling backward(): "
+        "t = viz.trace(loss), then t.draw(), t.steps() and t.save_html(path). To see what the tensors hold now "
+        "(values and the leaves' .grad), call viz.draw_graph(loss) without backward=True.")
+
+
+def _tensor_summary(info):
+    tensor = info.tensor
+    name = info.name or "output"
+    if tensor is None:
+        return name
+    value = f" = {number(tensor.data.item())}" if tensor.data.size == 1 else ""
+    return f"{name} ({shape_text(tensor.shape)} {tensor.dtype}{value})"
 
 
 class TraceView:
@@ -137,12 +222,18 @@ class TraceView:
 
 
 class LiveView:
-    """Gradients as the tensors hold them: leaves' ``.grad`` (and intermediates that called retain_grad)."""
+    """Gradients as the tensors hold them: leaves' ``.grad`` (and intermediates that called retain_grad).
+
+    ``notes``: sentences for the picture's caption (why no backward pass was recorded).
+    """
 
     frame = None
     current = None
     highlighted_step = None
     visited_steps = None
+
+    def __init__(self, notes=()):
+        self.notes = list(notes)
 
     def tensor_grad(self, info):
         tensor = info.tensor
