@@ -128,9 +128,13 @@ class LRScheduler:
         epoch = state_dict["last_epoch"]
         if isinstance(epoch, bool) or not isinstance(epoch, Integral) or epoch < 0:
             raise ValueError(f"{name}: last_epoch must be a non-negative integer, got {epoch!r}")
-        checked = {"last_epoch": int(epoch), "base_lrs": [check_number(name, "base lr", lr, low=0.0) for lr in base_lrs]}
-        for setting in self._settings:
-            checked[setting] = self._check_setting(setting, state_dict[setting])
+        try:
+            checked = {"last_epoch": int(epoch),
+                       "base_lrs": [check_number(name, "base lr", lr, low=0.0) for lr in base_lrs]}
+            for setting in self._settings:
+                checked[setting] = self._check_setting(setting, state_dict[setting])
+        except TypeError as err:  # a corrupt state is a bad value, whatever its type
+            raise ValueError(f"{name}: {err}") from None
         previous = {key: getattr(self, key) for key in checked}
         for key, value in checked.items():
             setattr(self, key, value)
@@ -486,7 +490,10 @@ class ReduceLROnPlateau:
         if not isinstance(state_dict, dict) or set(state_dict) != expected:
             got = sorted(map(str, state_dict)) if isinstance(state_dict, dict) else type(state_dict).__name__
             raise ValueError(f"{name}: expected keys {sorted(expected)}, got {got}")
-        checked = {setting: self._check_setting(setting, state_dict[setting]) for setting in self._settings}
+        try:
+            checked = {setting: self._check_setting(setting, state_dict[setting]) for setting in self._settings}
+        except TypeError as err:
+            raise ValueError(f"{name}: {err}") from None
         for counter in ("last_epoch", "num_bad_epochs", "cooldown_counter"):
             value = state_dict[counter]
             if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:

@@ -20,13 +20,14 @@ from tinygrad_dl import Tensor, enable_grad, no_grad
 
 
 def check_number(owner, name, value, low=None, high=None, high_inclusive=True):
-    """Return ``value`` as a Python float, or raise a ValueError naming ``owner``, ``name`` and the value.
+    """Return ``value`` as a Python float, or raise an error naming ``owner``, ``name`` and the value (TypeError
+    for something that is not a real number, ValueError for a number out of range).
 
     The range is ``low <= value`` and ``value <= high`` (``value < high`` if not ``high_inclusive``).
     Python floats keep a float32 model in float32 (a NumPy float64 scalar would up-cast the update).
     """
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise ValueError(f"{owner}: {name} must be a real number, got {value!r} ({type(value).__name__})")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{owner}: {name} must be a real number, got {value!r} ({type(value).__name__})")
     value = float(value)
     too_high = high is not None and (value > high if high_inclusive else value >= high)
     if not math.isfinite(value) or (low is not None and value < low) or too_high:
@@ -204,8 +205,8 @@ class Optimizer:
                                  f"and lacks {missing} (nothing was updated)")
             try:
                 self.check_hyperparameters(hypers)
-            except ValueError as err:
-                raise ValueError(f"{err} (in parameter group {i}; nothing was updated)") from None
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"{err} (in parameter group {i}; nothing was updated)") from None
             group.update(hypers)
             snapshot = {k: group[k] for k in hypers}
             if i < len(checked):
@@ -295,7 +296,10 @@ class Optimizer:
         if set(hypers) != set(self.defaults):
             raise ValueError(f"{self._name}.load_state_dict: saved parameter group {i} has hyperparameters "
                              f"{sorted(map(str, hypers))}, expected {sorted(self.defaults)}")
-        self.check_hyperparameters(hypers)
+        try:
+            self.check_hyperparameters(hypers)
+        except TypeError as err:  # a corrupt state is a bad value, whatever its type
+            raise ValueError(f"{self._name}.load_state_dict: saved parameter group {i}: {err}") from None
         return hypers
 
     def _checked_index(self, key, param_of_id):

@@ -484,7 +484,6 @@ def test_clipping_bad_input():
     (lambda ps: optim.SGD(ps, lr=0.1, dampening=2.0), r"SGD: invalid dampening=2.0"),
     (lambda ps: optim.SGD(ps, lr=0.1, nesterov=True), r"SGD: nesterov=True needs a momentum > 0"),
     (lambda ps: optim.SGD(ps, lr=0.1, weight_decay=-1e-4), r"SGD: invalid weight_decay=-0.0001"),
-    (lambda ps: optim.SGD(ps, lr="0.1"), r"SGD: learning rate lr must be a real number, got '0.1'"),
     (lambda ps: optim.RMSprop(ps, alpha=1.0), r"RMSprop: invalid alpha=1.0"),
     (lambda ps: optim.SGD([{"params": ps, "learning_rate": 0.1}], lr=0.1),
      r"SGD: unknown hyperparameter\(s\) \['learning_rate'\]"),
@@ -492,6 +491,11 @@ def test_clipping_bad_input():
 def test_bad_hyperparameters_raise_value_error_naming_optimizer_and_value(make, message):
     with pytest.raises(ValueError, match=message):
         make(make_params())
+
+
+def test_a_hyperparameter_that_is_not_a_number_is_a_type_error():
+    with pytest.raises(TypeError, match=r"SGD: learning rate lr must be a real number, got '0.1'"):
+        optim.SGD(make_params(), lr="0.1")
 
 
 def test_bad_parameters():
