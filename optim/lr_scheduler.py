@@ -133,7 +133,7 @@ class LRScheduler:
                        "base_lrs": [check_number(name, "base lr", lr, low=0.0) for lr in base_lrs]}
             for setting in self._settings:
                 checked[setting] = self._check_setting(setting, state_dict[setting])
-        except TypeError as err:  # a corrupt state is a bad value, whatever its type
+        except (TypeError, ValueError) as err:  # a corrupt state is a bad value, whatever its type
             raise ValueError(f"{name}: {err}") from None
         previous = {key: getattr(self, key) for key in checked}
         for key, value in checked.items():
@@ -492,7 +492,7 @@ class ReduceLROnPlateau:
             raise ValueError(f"{name}: expected keys {sorted(expected)}, got {got}")
         try:
             checked = {setting: self._check_setting(setting, state_dict[setting]) for setting in self._settings}
-        except TypeError as err:
+        except (TypeError, ValueError) as err:
             raise ValueError(f"{name}: {err}") from None
         for counter in ("last_epoch", "num_bad_epochs", "cooldown_counter"):
             value = state_dict[counter]

@@ -298,7 +298,7 @@ class Optimizer:
                              f"{sorted(map(str, hypers))}, expected {sorted(self.defaults)}")
         try:
             self.check_hyperparameters(hypers)
-        except TypeError as err:  # a corrupt state is a bad value, whatever its type
+        except (TypeError, ValueError) as err:  # a corrupt state is a bad value, whatever its type
             raise ValueError(f"{self._name}.load_state_dict: saved parameter group {i}: {err}") from None
         return hypers
 
