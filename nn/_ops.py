@@ -445,10 +445,13 @@ class BinaryCrossEntropyWithLogits(Function):
     are constants.
     """
 
+    weight = pos_weight = None  # read from the class unless a call sets them
+
     @staticmethod
     def forward(ctx, z, y, reduction="mean", weight=None, pos_weight=None):
         ctx.reduction, ctx.count, ctx.kept_shape = reduction, z.size, z.shape
-        ctx.weight, ctx.pos_weight = weight, pos_weight
+        if weight is not None or pos_weight is not None:
+            ctx.weight, ctx.pos_weight = weight, pos_weight
         ctx.save_for_backward(z, y)
         if pos_weight is None:
             losses = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))  # log(1 + e^z) - z y, never overflowing

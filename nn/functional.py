@@ -23,13 +23,17 @@ def _tensor(x):
 def linear(x, weight, bias=None):
     """``x @ weight.T + bias`` for x of shape (..., in_features), weight (out_features, in_features)
     (the course's W[l] layout) and bias (out_features,) or None."""
-    x, weight = _tensor(x), _tensor(weight)
-    x_shape, weight_shape = x.data.shape, weight.data.shape  # read once: this runs on every forward pass
+    if not isinstance(x, Tensor):  # (inline checks: this runs on every forward pass)
+        x = Tensor(x)
+    if not isinstance(weight, Tensor):
+        weight = Tensor(weight)
+    x_shape, weight_shape = x.data.shape, weight.data.shape
     if len(weight_shape) != 2 or not x_shape or x_shape[-1] != weight_shape[1]:
         raise ValueError(f"linear: input of shape {x_shape} does not fit a weight of shape {weight_shape} "
                          "(weight is (out_features, in_features); the input's last axis must be in_features)")
     if bias is not None:
-        bias = _tensor(bias)
+        if not isinstance(bias, Tensor):
+            bias = Tensor(bias)
         if bias.data.shape != weight_shape[:1]:
             raise ValueError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},) for a weight "
                              f"of shape {weight.shape}")
@@ -240,6 +244,10 @@ def _check_reduction(op, reduction):
 
 def _pair(op, prediction, target):
     """Prediction and target as Tensors of equal shape; the target takes the prediction's float dtype."""
+    if isinstance(prediction, Tensor) and isinstance(target, Tensor):  # the usual case, on every training step
+        p, t = prediction.data, target.data
+        if p.dtype == t.dtype and p.shape == t.shape and p.dtype.kind == "f":
+            return prediction, target
     prediction = _tensor(prediction)
     if prediction.dtype.kind != "f":
         raise TypeError(f"{op}: the prediction must be a floating-point tensor, got dtype {prediction.dtype}")
@@ -329,9 +337,11 @@ def binary_cross_entropy_with_logits(z, y, weight=None, reduction="mean", pos_we
     axis) weighs the positive examples: ``-[pos_weight y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))]``.
     """
     op = "binary_cross_entropy_with_logits"
-    _reduction_not_weight(op, weight)
     _check_reduction(op, reduction)
     z, y = _pair(op, z, y)
+    if weight is None and pos_weight is None:  # the common case, on every training step: no extra calls
+        return _ops.BinaryCrossEntropyWithLogits.apply(z, y, reduction=reduction)
+    _reduction_not_weight(op, weight)
     weight = _elementwise_weight(op, "weight", weight, z.shape, z.dtype)
     pos_weight = _elementwise_weight(op, "pos_weight", pos_weight, z.shape, z.dtype)
     return _ops.BinaryCrossEntropyWithLogits.apply(z, y, reduction=reduction, weight=weight, pos_weight=pos_weight)

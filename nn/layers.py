@@ -7,6 +7,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from tinygrad_dl import Tensor
+
 from . import functional as F
 from . import init as nn_init
 from .module import Module, Parameter
@@ -120,7 +122,7 @@ class Linear(Module):
 
 class ReLU(Module):
     def forward(self, x):
-        return F.relu(x)
+        return x.relu() if isinstance(x, Tensor) else F.relu(x)
 
 
 class LeakyReLU(Module):
@@ -137,12 +139,12 @@ class LeakyReLU(Module):
 
 class Tanh(Module):
     def forward(self, x):
-        return F.tanh(x)
+        return x.tanh() if isinstance(x, Tensor) else F.tanh(x)
 
 
 class Sigmoid(Module):
     def forward(self, x):
-        return F.sigmoid(x)
+        return x.sigmoid() if isinstance(x, Tensor) else F.sigmoid(x)
 
 
 class GELU(Module):

@@ -65,6 +65,9 @@ class BCEWithLogitsLoss(_WeightedLoss):
         self.register_buffer("pos_weight", _constant_buffer("BCEWithLogitsLoss", "pos_weight", pos_weight))
 
     def forward(self, prediction, target):
+        if self.weight is None and self.pos_weight is None:  # reduction was checked by the constructor
+            prediction, target = F._pair("binary_cross_entropy_with_logits", prediction, target)
+            return F._ops.BinaryCrossEntropyWithLogits.apply(prediction, target, reduction=self.reduction)
         return F.binary_cross_entropy_with_logits(prediction, target, self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
 

@@ -79,6 +79,8 @@ class Optimizer:
     hyperparameters in ``check_hyperparameters(group)``.
     """
 
+    _checked_groups = None  # copies of the groups as last validated by step()
+
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.param_groups = []
@@ -137,8 +139,12 @@ class Optimizer:
         """Reset every parameter's gradient: to None (the default, as in PyTorch), or to zeros in place with
         ``set_to_none=False``. Either way the next backward starts afresh."""
         for group in self.param_groups:
-            for param in group["params"]:
-                _reset_grad(param, set_to_none)
+            if set_to_none:  # the usual case, once per training step: no helper call per parameter
+                for param in group["params"]:
+                    param.grad = None
+            else:
+                for param in group["params"]:
+                    _reset_grad(param, set_to_none)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient (parameters whose .grad is None are skipped).
@@ -153,18 +159,11 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        self._recheck_hyperparameters()
-        work = self._gradients_to_apply()  # validate everything, then update
-        state = self.state
-        with no_grad():
-            for param, grad, group in work:
-                self.update_parameter(param, grad, state[param], group)
-        return loss
-
-    def _gradients_to_apply(self):
-        """(param, grad array, group) for every parameter with a gradient, each gradient checked."""
-        work = []
-        for group in self.param_groups:
+        groups = self.param_groups
+        if self._checked_groups != groups:  # dict comparisons in C: cheap when nothing changed
+            self._recheck_hyperparameters()
+        work = []  # validate every gradient, then update
+        for group in groups:
             for param in group["params"]:
                 grad = param.grad
                 if grad is None:
@@ -173,7 +172,11 @@ class Optimizer:
                 if grad.shape != param.data.shape or grad.dtype.kind != "f":
                     self._reject_gradient(param, grad)
                 work.append((param, grad, group))
-        return work
+        state, update = self.state, self.update_parameter
+        with no_grad():
+            for param, grad, group in work:
+                update(param, grad, state[param], group)
+        return loss
 
     def _reject_gradient(self, param, grad):
         position = next(i for i, p in enumerate(self._all_params()) if p is param)
@@ -184,19 +187,10 @@ class Optimizer:
         raise TypeError(f"{described}; a gradient must be floating-point (nothing was updated)")
 
     def _recheck_hyperparameters(self):
-        """Validate again the groups whose hyperparameters were replaced since they were last checked (by a
-        scheduler or by hand), so a bad value fails before any parameter is updated."""
-        checked = self.__dict__.setdefault("_checked_values", [])
-        groups = self.param_groups
-        for i, group in enumerate(groups):
-            if i < len(checked):
-                known = checked[i]
-                for key, value in known.items():  # a plain loop: this runs on every step
-                    if group.get(key) is not value:
-                        break
-                else:
-                    if len(group) == len(known) + 1:
-                        continue
+        """Validate the hyperparameters of every group again (a scheduler or the user replaced some since the last
+        step), so a bad value fails before any parameter is updated."""
+        validated = []
+        for i, group in enumerate(self.param_groups):
             hypers = {k: v for k, v in group.items() if k != "params"}
             unknown = sorted(set(hypers) - set(self.defaults))
             missing = sorted(set(self.defaults) - set(hypers))
@@ -207,12 +201,10 @@ class Optimizer:
                 self.check_hyperparameters(hypers)
             except (TypeError, ValueError) as err:
                 raise type(err)(f"{err} (in parameter group {i}; nothing was updated)") from None
+            validated.append(hypers)
+        for group, hypers in zip(self.param_groups, validated):  # all valid: keep the normalised values
             group.update(hypers)
-            snapshot = {k: group[k] for k in hypers}
-            if i < len(checked):
-                checked[i] = snapshot
-            else:
-                checked.append(snapshot)
+        self._checked_groups = [dict(group) for group in self.param_groups]
 
     def update_parameter(self, param, grad, state, group):
         """Update ``param`` in place from ``grad`` (an ndarray, already checked) with Tensor's in-place methods
@@ -254,7 +246,6 @@ class Optimizer:
         for group, hypers in zip(self.param_groups, new_hypers):
             group.update(hypers)
         self.state = new_state
-        self.__dict__.pop("_checked_values", None)
 
     def _read_state_dict(self, state_dict):
         name = f"{self._name}.load_state_dict"
