@@ -146,3 +146,22 @@ def test_module_dict_apply_and_requires_grad_follow_pytorch():
     ours.requires_grad_(False)
     theirs.requires_grad_(False)
     assert [p.requires_grad for p in ours.parameters()] == [p.requires_grad for p in theirs.parameters()]
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("track_running_stats", [True, False])
+def test_batchnorm1d_statistics_and_state_dict_match_pytorch(momentum, track_running_stats):
+    theirs = torch.nn.BatchNorm1d(3, momentum=momentum, track_running_stats=track_running_stats).double()
+    ours = nn.BatchNorm1d(3, momentum=momentum, track_running_stats=track_running_stats, dtype=np.float64)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    rng = np.random.default_rng(0)
+    for shape in [(5, 3), (4, 3, 2), (6, 3)]:
+        x = rng.standard_normal(shape) * 2 + 1
+        np.testing.assert_allclose(ours(Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[key], value.numpy(), rtol=1e-12)
+    ours.eval(), theirs.eval()
+    x = rng.standard_normal((4, 3))
+    np.testing.assert_allclose(ours(Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    fresh = nn.BatchNorm1d(3, momentum=momentum, track_running_stats=track_running_stats, dtype=np.float64)
+    fresh.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})  # PyTorch's keys load as they are
