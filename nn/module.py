@@ -420,7 +420,7 @@ class Sequential(Module):
 
     def forward(self, x):
         members = self.__dict__
-        for name, kind in self._registry().items():  # direct walk: this runs on every training step
+        for name, kind in members["_members"].items():  # direct walk: this runs on every training step
             if kind == _MODULE and members[name] is not None:
                 x = members[name](x)
         return x
