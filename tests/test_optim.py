@@ -712,3 +712,16 @@ def test_load_state_dict_refuses_corrupt_state_before_changing_anything(corrupt,
     for key, entry in before["state"].items():
         for name, value in entry.items():
             np.testing.assert_array_equal(after["state"][key][name], value)
+
+
+def test_a_graph_that_saved_a_parameter_refuses_to_backward_after_a_step():
+    """The step's in-place update is seen by the engine's saved-value checks (the core's issue 7 §3 work)."""
+    import tinygrad_dl.autograd
+    if not hasattr(tinygrad_dl.autograd, "note_inplace_write"):
+        pytest.skip("this engine does not check saved values against in-place writes yet")
+    w = Tensor(np.ones(3), requires_grad=True)
+    loss = (w * w).sum()
+    w.grad = Tensor(np.ones(3))
+    optim.SGD([w], lr=0.1).step()
+    with pytest.raises(RuntimeError, match="in place"):
+        loss.backward()
