@@ -10,14 +10,16 @@
 Built only on the core's public API (Tensor, Function, no_grad, name_scope).
 """
 from . import functional, init
-from .layers import Dropout, Flatten, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from .module import LoadResult, Module, ModuleList, Parameter, Sequential, StateDictError
+from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus,
+                     Tanh)
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
+from .module import LoadResult, Module, ModuleDict, ModuleList, Parameter, Sequential, StateDictError
 from .normalization import BatchNorm1d, LayerNorm
 
 __all__ = ["functional", "init", "Parameter", "Module", "Sequential", "ModuleList", "LoadResult", "StateDictError",
            "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "Identity", "Flatten", "Dropout",
            "BatchNorm1d", "LayerNorm", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss"]
+__all__ += ["ModuleDict", "GELU", "Softplus", "LogSoftmax", "NLLLoss", "L1Loss", "SmoothL1Loss"]
 
 # Course 3: transfer and multi-task learning, and the way out to PyTorch (interop imports torch only when called)
 from . import interop  # noqa: E402

@@ -239,36 +239,55 @@ def _update_running_stats(x, mean, var, running_mean, running_var, momentum):
 # Losses. Each computes the per-element loss, then reduces ("mean", "sum" or "none").
 
 
+def _reduce_by(losses, reduction, denominator):
+    """Like ``_reduce``, but "mean" divides by ``denominator`` (summed example weights); the plain count keeps
+    ``_reduce``'s exact arithmetic."""
+    if reduction != "mean" or denominator == losses.size:
+        return _reduce(losses, reduction)
+    with np.errstate(invalid="ignore", divide="ignore"):  # every example ignored: NaN, as in PyTorch
+        return losses.sum() / denominator
+
+
 class CrossEntropy(Function):
-    """Softmax cross-entropy from logits. ``target`` holds class indices (the logits' shape without
-    ``axis``) when ``indices=True``, else probabilities with the logits' shape."""
+    """Softmax cross-entropy from logits, as PyTorch defines it.
+
+    ``target`` holds class indices (the logits' shape without ``axis``) when ``indices=True``, else
+    probabilities with the logits' shape. Every variant is ``-sum_c q_c log p_c`` for a target distribution
+    q: the one-hot class (scaled by its ``weight`` and zero where the class is ``ignore_index``), or the given
+    probabilities (times ``weight``); ``label_smoothing`` eps mixes eps/C of the uniform distribution in.
+    "mean" divides by the summed weights of the counted examples (class indices) or by the number of
+    examples (probabilities), like PyTorch. The gradient is ``p * sum(q) - q``. ``weight`` is a constant.
+    """
 
     @staticmethod
-    def forward(ctx, logits, target, axis=-1, reduction="mean", indices=True):
-        ctx.axis, ctx.reduction, ctx.indices = axis, reduction, indices
+    def forward(ctx, logits, target, weight=None, axis=-1, reduction="mean", indices=True, ignore_index=-100,
+                label_smoothing=0.0):
+        ctx.axis, ctx.reduction, ctx.indices, ctx.smoothing = axis, reduction, indices, label_smoothing
+        classes = logits.shape[axis]
+        ctx.class_weight = None if weight is None else _along_axis(weight.astype(logits.dtype), axis, logits.ndim)
         log_probs = _log_softmax(logits, axis)
         if indices:
-            ctx.index = np.expand_dims(target, axis)
-            losses = -np.take_along_axis(log_probs, ctx.index, axis=axis)
-            losses = losses.squeeze(axis)
+            losses, denominator = _index_cross_entropy(ctx, log_probs, target, weight, axis, ignore_index)
         else:
-            losses = -(target * log_probs).sum(axis=axis)
+            target_q = _smoothed(target, label_smoothing, classes, ctx.class_weight)
+            losses = -(target_q * log_probs).sum(axis=axis)
+            denominator = losses.size
         ctx.log_probs = log_probs
-        ctx.count = losses.size
-        ctx.kept_shape = log_probs.shape[:axis % logits.ndim] + (1,) + log_probs.shape[axis % logits.ndim + 1:]
+        ctx.count = denominator
+        ctx.kept_shape = np.expand_dims(losses, axis).shape
         ctx.save_for_backward(logits, None if indices else target)
-        return _reduce(losses, reduction)
+        return _reduce_by(losses, reduction, denominator)
 
     @staticmethod
     def backward(ctx, grad):
         logits, target = ctx.saved_tensors
-        need_logits, need_target = ctx.needs_input_grad
+        need_logits, need_target = ctx.needs_input_grad[:2]
         scale = _per_sample_grad(grad, ctx.reduction, ctx.count, ctx.kept_shape)
         log_probs = _log_softmax(logits, ctx.axis) if isinstance(logits, Tensor) else ctx.log_probs
         grad_logits = grad_target = None
         if need_logits:
             probs = _exp(log_probs)
-            if ctx.indices:
+            if ctx.indices and ctx.plain:
                 if isinstance(probs, Tensor):
                     probs = probs - _one_hot(ctx.index, probs.shape, ctx.axis, probs.dtype)
                 else:  # probs is a fresh array: subtract 1 at the target classes in place
@@ -276,11 +295,103 @@ class CrossEntropy(Function):
                     np.put_along_axis(probs, ctx.index, picked - 1, axis=ctx.axis)
                 grad_logits = probs * scale
             else:
-                # d/dz of -sum(t * log_softmax(z)) = softmax(z) * sum(t) - t
-                grad_logits = (probs * target.sum(axis=ctx.axis, keepdims=True) - target) * scale
+                if ctx.indices:
+                    target_q = ctx.target_q
+                else:
+                    classes = log_probs.shape[ctx.axis]
+                    target_q = _smoothed(target, ctx.smoothing, classes, ctx.class_weight)
+                # d/dz of -sum(q * log_softmax(z)) = softmax(z) * sum(q) - q
+                grad_logits = (probs * target_q.sum(axis=ctx.axis, keepdims=True) - target_q) * scale
         if need_target:
-            grad_target = -log_probs * scale
-        return grad_logits, grad_target
+            factor = 1 - ctx.smoothing if ctx.class_weight is None else (1 - ctx.smoothing) * ctx.class_weight
+            grad_target = -log_probs * scale * factor if (ctx.smoothing or ctx.class_weight is not None) else \
+                -log_probs * scale
+        return grad_logits, grad_target, None
+
+
+def _along_axis(vector, axis, ndim):
+    """A per-class vector shaped to broadcast along ``axis`` of an ``ndim``-d array."""
+    shape = [1] * ndim
+    shape[axis] = vector.shape[0]
+    return vector.reshape(shape)
+
+
+def _smoothed(target, smoothing, classes, class_weight):
+    """The target distribution of probability targets: (1 - eps) t + eps / C, times the class weights."""
+    if smoothing:
+        target = target * (1 - smoothing) + smoothing / classes
+    if class_weight is not None:
+        target = target * class_weight
+    return target
+
+
+def _index_cross_entropy(ctx, log_probs, target, weight, axis, ignore_index):
+    """Per-example losses and the "mean" denominator for class-index targets (see CrossEntropy)."""
+    classes = log_probs.shape[axis]
+    ignored = target == ignore_index
+    ignored = ignored if ignored.any() else None
+    safe_target = target if ignored is None else np.where(ignored, 0, target)
+    ctx.index = index = np.expand_dims(safe_target, axis)
+    picked = -np.take_along_axis(log_probs, index, axis=axis).squeeze(axis)
+    ctx.plain = weight is None and ignored is None and not ctx.smoothing
+    if ctx.plain:  # the common case: no weights, nothing ignored, no smoothing
+        return picked, picked.size
+    example_weight = np.ones_like(picked) if weight is None else weight.astype(log_probs.dtype)[safe_target]
+    if ignored is not None:
+        example_weight = example_weight * ~ignored
+    losses = picked * example_weight
+    target_q = np.zeros_like(log_probs)
+    np.put_along_axis(target_q, index, np.expand_dims(example_weight * (1 - ctx.smoothing), axis), axis=axis)
+    if ctx.smoothing:
+        uniform = (-log_probs if ctx.class_weight is None else -log_probs * ctx.class_weight).sum(axis=axis)
+        if ignored is not None:
+            uniform = uniform * ~ignored
+        losses = losses * (1 - ctx.smoothing) + uniform * (ctx.smoothing / classes)
+        spread = np.full((classes,), ctx.smoothing / classes, log_probs.dtype)
+        spread = _along_axis(spread, axis, log_probs.ndim)
+        if ctx.class_weight is not None:
+            spread = spread * ctx.class_weight
+        counted = np.ones_like(picked) if ignored is None else (~ignored).astype(log_probs.dtype)
+        target_q += spread * np.expand_dims(counted, axis)
+    ctx.target_q = target_q
+    return losses, float(example_weight.sum())
+
+
+class NLL(Function):
+    """Negative log-likelihood ``-w[y] * input[y]`` of log-probabilities ``input`` (class axis ``axis``) at the
+    class indices ``target``; ``ignore_index`` entries count zero and "mean" divides by the summed weights
+    of the counted examples (PyTorch's NLLLoss). ``weight`` is a constant."""
+
+    @staticmethod
+    def forward(ctx, log_probs, target, weight=None, axis=1, reduction="mean", ignore_index=-100):
+        ctx.axis, ctx.reduction = axis, reduction
+        ignored = target == ignore_index
+        ignored = ignored if ignored.any() else None
+        safe_target = target if ignored is None else np.where(ignored, 0, target)
+        ctx.index = np.expand_dims(safe_target, axis)
+        picked = -np.take_along_axis(log_probs, ctx.index, axis=axis).squeeze(axis)
+        if weight is None and ignored is None:
+            example_weight, denominator = None, picked.size
+        else:
+            example_weight = np.ones_like(picked) if weight is None else weight.astype(log_probs.dtype)[safe_target]
+            if ignored is not None:
+                example_weight = example_weight * ~ignored
+            picked = picked * example_weight
+            denominator = float(example_weight.sum())
+        ctx.example_weight, ctx.count, ctx.shape, ctx.dtype = example_weight, denominator, log_probs.shape, log_probs.dtype
+        ctx.kept_shape = np.expand_dims(picked, axis).shape
+        return _reduce_by(picked, reduction, denominator)
+
+    @staticmethod
+    def backward(ctx, grad):
+        scale = _per_sample_grad(grad, ctx.reduction, ctx.count, ctx.kept_shape)
+        if ctx.example_weight is None:
+            weights = np.ones(ctx.kept_shape, dtype=ctx.dtype)
+        else:
+            weights = np.expand_dims(ctx.example_weight, ctx.axis)
+        picked = np.zeros(ctx.shape, dtype=ctx.dtype)
+        np.put_along_axis(picked, ctx.index, -weights, axis=ctx.axis)
+        return picked * scale, None, None
 
 
 def _one_hot(index, shape, axis, dtype):
@@ -294,23 +405,27 @@ _GRAD_FLOOR = 1e-12  # ... and divides by max(p (1 - p), 1e-12) in the backward
 
 
 class BinaryCrossEntropy(Function):
-    """-(y log p + (1 - y) log(1 - p)) on probabilities p, logs clamped at -100."""
+    """-w (y log p + (1 - y) log(1 - p)) on probabilities p, logs clamped at -100; ``weight`` w (a constant
+    broadcast to p's shape) or None."""
 
     @staticmethod
-    def forward(ctx, p, y, reduction="mean"):
-        ctx.reduction, ctx.count, ctx.kept_shape = reduction, p.size, p.shape
+    def forward(ctx, p, y, reduction="mean", weight=None):
+        ctx.reduction, ctx.count, ctx.kept_shape, ctx.weight = reduction, p.size, p.shape, weight
         with np.errstate(divide="ignore"):  # log(0) = -inf, clamped just below
             log_p = np.maximum(np.log(p), _LOG_FLOOR)
             log_1mp = np.maximum(np.log1p(-p), _LOG_FLOOR)
         ctx.log_p, ctx.log_1mp = log_p, log_1mp
         ctx.save_for_backward(p, y)
-        return _reduce(-(y * log_p + (1 - y) * log_1mp), reduction)
+        losses = -(y * log_p + (1 - y) * log_1mp)
+        return _reduce(losses if weight is None else losses * weight, reduction)
 
     @staticmethod
     def backward(ctx, grad):
         p, y = ctx.saved_tensors
-        need_p, need_y = ctx.needs_input_grad
+        need_p, need_y = ctx.needs_input_grad[:2]
         scale = _per_sample_grad(grad, ctx.reduction, ctx.count, ctx.kept_shape)
+        if ctx.weight is not None:
+            scale = scale * ctx.weight
         grad_p = scale * (p - y) / _maximum(p * (1 - p), _GRAD_FLOOR) if need_p else None
         grad_y = None
         if need_y:
@@ -323,21 +438,214 @@ class BinaryCrossEntropy(Function):
 
 
 class BinaryCrossEntropyWithLogits(Function):
-    """max(z, 0) - z y + log(1 + exp(-|z|)): the same loss as BCE(sigmoid(z), y), never overflowing."""
+    """max(z, 0) - z y + log(1 + exp(-|z|)): the same loss as BCE(sigmoid(z), y), never overflowing.
+
+    With ``pos_weight`` (PyTorch's weight of the positive term, broadcast along the last axis) the loss is
+    ``(1 - y) z + (1 + (pos_weight - 1) y) softplus(-z)``; ``weight`` multiplies each element's loss. Both
+    are constants.
+    """
+
+    weight = pos_weight = None  # read from the class unless a call sets them
 
     @staticmethod
-    def forward(ctx, z, y, reduction="mean"):
+    def forward(ctx, z, y, reduction="mean", weight=None, pos_weight=None):
         ctx.reduction, ctx.count, ctx.kept_shape = reduction, z.size, z.shape
+        if weight is not None or pos_weight is not None:
+            ctx.weight, ctx.pos_weight = weight, pos_weight
         ctx.save_for_backward(z, y)
-        losses = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))  # log(1 + e^z) - z y, never overflowing
-        return _reduce(losses, reduction)
+        if pos_weight is None:
+            losses = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))  # log(1 + e^z) - z y, never overflowing
+        else:
+            log_weight = 1 + (pos_weight - 1) * y
+            losses = (1 - y) * z + log_weight * _softplus_of_negative(z)
+        return _reduce(losses if weight is None else losses * weight, reduction)
 
     @staticmethod
     def backward(ctx, grad):
         z, y = ctx.saved_tensors
-        need_z, need_y = ctx.needs_input_grad
+        need_z, need_y = ctx.needs_input_grad[:2]
         scale = _per_sample_grad(grad, ctx.reduction, ctx.count, ctx.kept_shape)
+        if ctx.weight is not None:
+            scale = scale * ctx.weight
         sigmoid = z.sigmoid() if isinstance(z, Tensor) else _sigmoid(z)
-        grad_z = scale * (sigmoid - y) if need_z else None
-        grad_y = -scale * z if need_y else None
+        pos_weight = ctx.pos_weight
+        grad_z = grad_y = None
+        if pos_weight is None:
+            grad_z = scale * (sigmoid - y) if need_z else None
+            grad_y = -scale * z if need_y else None
+        else:
+            if need_z:  # d/dz = (1 + (pw - 1) y) sigmoid(z) - pw y
+                grad_z = scale * ((1 + (pos_weight - 1) * y) * sigmoid - pos_weight * y)
+            if need_y:  # d/dy = -z + (pw - 1) softplus(-z)
+                grad_y = scale * ((pos_weight - 1) * _softplus_of_negative(z) - z)
         return grad_z, grad_y
+
+
+def _softplus_of_negative(z):
+    """log(1 + e^-z) without overflow: log1p(e^-|z|) + max(-z, 0) (on arrays or Tensors)."""
+    if isinstance(z, Tensor):
+        return _log(1 + _exp(-z.abs())) + (-z).relu()
+    return np.log1p(np.exp(-np.abs(z))) + np.maximum(-z, 0)
+
+
+class L1(Function):
+    """|p - y|; the gradient is sign(p - y) (0 where they are equal, as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, p, y, reduction="mean"):
+        ctx.reduction, ctx.count, ctx.kept_shape = reduction, p.size, p.shape
+        diff = p - y
+        ctx.sign = np.sign(diff)
+        return _reduce(np.abs(diff), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        scale = _per_sample_grad(grad, ctx.reduction, ctx.count, ctx.kept_shape)
+        need_p, need_y = ctx.needs_input_grad
+        slope = scale * ctx.sign
+        return (slope if need_p else None), (-slope if need_y else None)
+
+
+class SmoothL1(Function):
+    """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere, for d = p - y (PyTorch's SmoothL1Loss;
+    beta = 0 is the L1 loss). The gradient is d / beta, or sign(d) outside the quadratic zone."""
+
+    @staticmethod
+    def forward(ctx, p, y, reduction="mean", beta=1.0):
+        ctx.reduction, ctx.count, ctx.kept_shape, ctx.beta = reduction, p.size, p.shape, beta
+        ctx.save_for_backward(p, y)
+        diff = p - y
+        size = np.abs(diff)
+        ctx.quadratic = size < beta  # empty for beta = 0: pure L1
+        ctx.sign = np.sign(diff) * ~ctx.quadratic
+        if beta == 0:
+            return _reduce(size, reduction)
+        return _reduce(np.where(ctx.quadratic, 0.5 * diff * diff / beta, size - 0.5 * beta), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, y = ctx.saved_tensors
+        need_p, need_y = ctx.needs_input_grad
+        scale = _per_sample_grad(grad, ctx.reduction, ctx.count, ctx.kept_shape)
+        slope = ctx.sign
+        if ctx.beta:
+            slope = (p - y) * (ctx.quadratic / ctx.beta) + slope  # d / beta inside, sign(d) outside
+        slope = scale * slope
+        return (slope if need_p else None), (-slope if need_y else None)
+
+
+# ----------------------------------------------------------------------------------------------------
+# GELU and Softplus
+
+_SQRT_HALF = 0.7071067811865476  # 1 / sqrt(2)
+_INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
+_TANH_SCALE = 0.7978845608028654  # sqrt(2 / pi), GELU's tanh approximation
+_TANH_CUBIC = 0.044715
+_TWO_OVER_SQRT_PI = 1.1283791670955126
+_SERIES_LIMIT = 2.5  # below: the power series of erf; above: the continued fraction of erfc
+_SERIES_TERMS, _FRACTION_DEPTH = 40, 40  # measured: relative error < 1e-15 against math.erf / math.erfc
+
+
+def _erf_series_coefficients(terms):
+    """c_n = 2^n / (1 * 3 * ... * (2n + 1)) of erf(z) = 2/sqrt(pi) e^(-z^2) z sum_n c_n z^(2n)."""
+    coefficients = [1.0]
+    for n in range(1, terms):
+        coefficients.append(coefficients[-1] * 2 / (2 * n + 1))
+    return coefficients[::-1]  # highest power first, for Horner's scheme
+
+
+_ERF_COEFFICIENTS = _erf_series_coefficients(_SERIES_TERMS)
+
+
+def _erf_small(z):
+    """erf(z) for 0 <= z < 2.5: a series of positive terms, so no cancellation (float64 accurate)."""
+    w = z * z
+    total = np.full_like(z, _ERF_COEFFICIENTS[0])
+    for c in _ERF_COEFFICIENTS[1:]:
+        total *= w
+        total += c
+    return _TWO_OVER_SQRT_PI * np.exp(-w) * z * total
+
+
+def _erfc_large(z):
+    """erfc(z) for z >= 2.5 by its continued fraction e^(-z^2)/sqrt(pi) / (z + (1/2)/(z + 1/(z + (3/2)/...)))."""
+    fraction = z.copy()
+    for k in range(_FRACTION_DEPTH, 0, -1):
+        fraction = z + (k / 2) / fraction
+    return np.exp(-z * z) / (np.sqrt(np.pi) * fraction)
+
+
+def normal_cdf(x):
+    """Phi(x) = (1 + erf(x / sqrt(2))) / 2 of a float array, accurate to ~1e-15 relative (computed in
+    float64; NumPy has no erf and SciPy is not a dependency). The lower tail is computed from erfc directly,
+    so tiny probabilities keep their digits."""
+    z = np.asarray(x, dtype=np.float64) * _SQRT_HALF
+    size = np.abs(z)
+    near = size < _SERIES_LIMIT
+    cdf = np.empty_like(z)
+    erf_near = _erf_small(size[near])
+    cdf[near] = 0.5 + 0.5 * np.copysign(erf_near, z[near])
+    far = ~near
+    erfc_far = _erfc_large(size[far])
+    cdf[far] = np.where(z[far] > 0, 1 - 0.5 * erfc_far, 0.5 * erfc_far)
+    return cdf.astype(np.result_type(x, np.float32) if np.asarray(x).dtype.kind == "f" else np.float64, copy=False)
+
+
+class NormalCdf(Function):
+    """Phi(x), the standard normal distribution function; its derivative is the density phi(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return normal_cdf(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (_exp(x * x * -0.5) * _INV_SQRT_2PI)
+
+
+class GELU(Function):
+    """x * Phi(x) (``approximate="none"``) or 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) ("tanh")."""
+
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        ctx.approximate = approximate
+        ctx.save_for_backward(x)
+        if approximate == "tanh":
+            ctx.tanh = np.tanh(_TANH_SCALE * (x + _TANH_CUBIC * (x * x * x)))
+            return 0.5 * x * (1 + ctx.tanh)
+        ctx.cdf = normal_cdf(x)
+        return x * ctx.cdf
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        on_tensors = isinstance(x, Tensor)  # create_graph: rebuild what depends on x from x
+        if ctx.approximate == "tanh":
+            inner = _TANH_SCALE * (x + _TANH_CUBIC * (x * x * x))
+            t = inner.tanh() if on_tensors else ctx.tanh
+            slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (_TANH_SCALE * (1 + 3 * _TANH_CUBIC * (x * x)))
+        else:
+            cdf = NormalCdf.apply(x) if on_tensors else ctx.cdf
+            slope = cdf + x * (_exp(x * x * -0.5) * _INV_SQRT_2PI)  # Phi(x) + x phi(x)
+        return grad * slope
+
+
+class Softplus(Function):
+    """log(1 + e^(beta x)) / beta, or x where beta x > threshold (PyTorch's Softplus); never overflows.
+    The gradient is sigmoid(beta x), 1 in the linear zone."""
+
+    @staticmethod
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        scaled = x * beta
+        ctx.beta, ctx.linear = beta, scaled > threshold
+        ctx.save_for_backward(x)
+        return np.where(ctx.linear, x, np.logaddexp(0, scaled) / beta).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        scaled = x * ctx.beta
+        sigmoid = scaled.sigmoid() if isinstance(scaled, Tensor) else _sigmoid(scaled)
+        return grad * (sigmoid * ~ctx.linear + ctx.linear)

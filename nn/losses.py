@@ -1,8 +1,14 @@
 """Loss modules: ``loss_fn = nn.BCELoss(); loss = loss_fn(prediction, target)``.
 
 ``reduction`` is "mean" (default), "sum" or "none" (the per-element / per-example losses). Prediction
-and target must have the same shape (except class-index targets of ``CrossEntropyLoss``).
+and target must have the same shape (except class-index targets of ``CrossEntropyLoss`` and ``NLLLoss``).
+As in PyTorch, the losses that take class or element weights have ``weight`` as their first argument
+(stored as a buffer, so it is part of ``state_dict()``); everything else is passed by keyword.
 """
+import numpy as np
+
+from tinygrad_dl import Tensor
+
 from . import functional as F
 from .module import Module
 
@@ -17,30 +23,102 @@ class _Loss(Module):
         return f"reduction={self.reduction!r}"
 
 
-class BCELoss(_Loss):
-    """Binary cross-entropy on probabilities (e.g. a sigmoid output); logs clamped at -100 like PyTorch."""
+class _WeightedLoss(_Loss):
+    """A loss with an optional constant ``weight`` (a buffer)."""
 
-    def forward(self, prediction, target):
-        return F.binary_cross_entropy(prediction, target, self.reduction)
-
-
-class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy on logits (sigmoid included): numerically stable for any logit."""
-
-    def forward(self, prediction, target):
-        return F.binary_cross_entropy_with_logits(prediction, target, self.reduction)
-
-
-class CrossEntropyLoss(_Loss):
-    """Softmax cross-entropy on logits (N, C) (class axis ``axis``); target class indices (N,) or
-    one-hot/probabilities (N, C)."""
-
-    def __init__(self, reduction="mean", axis=-1):
+    def __init__(self, weight=None, reduction="mean"):
+        F._reduction_not_weight(type(self).__name__, weight)
         super().__init__(reduction)
-        self.axis = axis
+        self.register_buffer("weight", _constant_buffer(type(self).__name__, "weight", weight))
+
+
+def _constant_buffer(owner, name, values):
+    if values is None:
+        return None
+    if isinstance(values, Tensor):
+        if values.requires_grad:
+            raise ValueError(f"{owner}: {name} is a constant of the loss (it gets no gradient); pass "
+                             f"{name}.detach() (shape {values.shape})")
+        values = values.data
+    array = F._real_array(owner, name, values)
+    return np.array(array, dtype=array.dtype if array.dtype.kind == "f" else np.float32)
+
+
+class BCELoss(_WeightedLoss):
+    """Binary cross-entropy on probabilities (e.g. a sigmoid output); logs clamped at -100 like PyTorch.
+    ``BCELoss(weight=None, reduction="mean")``: ``weight`` rescales each element's loss (broadcast)."""
 
     def forward(self, prediction, target):
-        return F.cross_entropy(prediction, target, axis=self.axis, reduction=self.reduction)
+        return F.binary_cross_entropy(prediction, target, self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_WeightedLoss):
+    """Binary cross-entropy on logits (sigmoid included): numerically stable for any logit.
+
+    ``BCEWithLogitsLoss(weight=None, reduction="mean", pos_weight=None)``: ``weight`` rescales each
+    element's loss, ``pos_weight`` (one entry per class, broadcast along the last axis) the positive term:
+    ``-[pos_weight y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))]``.
+    """
+
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+        super().__init__(weight, reduction)
+        self.register_buffer("pos_weight", _constant_buffer("BCEWithLogitsLoss", "pos_weight", pos_weight))
+
+    def forward(self, prediction, target):
+        if self.weight is None and self.pos_weight is None:  # reduction was checked by the constructor
+            prediction, target = F._pair("binary_cross_entropy_with_logits", prediction, target)
+            return F._ops.BinaryCrossEntropyWithLogits.apply(prediction, target, reduction=self.reduction)
+        return F.binary_cross_entropy_with_logits(prediction, target, self.weight, reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    """Softmax cross-entropy on logits: PyTorch's ``CrossEntropyLoss(weight=None, ignore_index=-100,
+    reduction="mean", label_smoothing=0.0)``.
+
+    Logits (N, C), (N, C, d1, ...) or (C,); target class indices (N,) / (N, d1, ...) / () or probabilities
+    (e.g. one-hot) of the logits' shape. The class axis is PyTorch's (1, or 0 for a 1-d input) unless
+    ``dim``/``axis`` says otherwise (``axis=0`` for the course's (C, m) layout). See ``F.cross_entropy``.
+    """
+
+    def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0, dim=None,
+                 axis=None):
+        super().__init__(weight, reduction)
+        name = type(self).__name__
+        self.ignore_index, self.label_smoothing = F._index_settings(name, ignore_index, label_smoothing)
+        self.dim = F._pick_axis(name, axis, dim, None)
+        if self.dim is not None and (isinstance(self.dim, (bool, np.bool_)) or not isinstance(self.dim, (int, np.integer))):
+            raise TypeError(f"{name}: dim must be an int or None, got {self.dim!r}")
+
+    @property
+    def axis(self):
+        return self.dim
+
+    def forward(self, prediction, target):
+        return F.cross_entropy(prediction, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing, axis=self.dim)
+
+    def extra_repr(self):
+        extra = [f"reduction={self.reduction!r}"]
+        if self.ignore_index != -100:
+            extra.append(f"ignore_index={self.ignore_index}")
+        if self.label_smoothing:
+            extra.append(f"label_smoothing={self.label_smoothing}")
+        if self.dim is not None:
+            extra.append(f"dim={self.dim}")
+        return ", ".join(extra)
+
+
+class NLLLoss(_WeightedLoss):
+    """Negative log-likelihood of log-probabilities (``nn.LogSoftmax`` output) at class indices: PyTorch's
+    ``NLLLoss(weight=None, ignore_index=-100, reduction="mean")``. Shapes as in ``CrossEntropyLoss``."""
+
+    def __init__(self, weight=None, *, ignore_index=-100, reduction="mean"):
+        super().__init__(weight, reduction)
+        self.ignore_index, _ = F._index_settings("NLLLoss", ignore_index)
+
+    def forward(self, prediction, target):
+        return F.nll_loss(prediction, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class MSELoss(_Loss):
@@ -48,3 +126,25 @@ class MSELoss(_Loss):
 
     def forward(self, prediction, target):
         return F.mse_loss(prediction, target, self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error |p - y|."""
+
+    def forward(self, prediction, target):
+        return F.l1_loss(prediction, target, self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """0.5 (p - y)^2 / beta where |p - y| < beta, else |p - y| - 0.5 beta: PyTorch's
+    ``SmoothL1Loss(reduction="mean", beta=1.0)`` (quadratic near 0, linear beyond beta)."""
+
+    def __init__(self, reduction="mean", beta=1.0):
+        super().__init__(reduction)
+        self.beta = F._real("SmoothL1Loss", "beta", beta, low=0.0)
+
+    def forward(self, prediction, target):
+        return F.smooth_l1_loss(prediction, target, self.reduction, self.beta)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}, beta={self.beta}"

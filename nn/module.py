@@ -20,12 +20,13 @@ So ``Sequential(Linear(2, 3), ReLU())(x)`` makes nodes with scope ("Sequential",
 ("Sequential", "1"), and a model ``Net`` with ``self.fc1`` makes ("Net", "fc1").
 """
 import collections
+import collections.abc
 import os
 import weakref
 
 import numpy as np
 
-from tinygrad_dl import Tensor, name_scope
+from tinygrad_dl import Tensor, name_scope, no_grad
 
 _PARAMETER, _BUFFER, _MODULE = "parameter", "buffer", "module"
 
@@ -114,6 +115,7 @@ class Module:
             new_kind = _PARAMETER
         elif isinstance(value, Module):
             new_kind = _MODULE
+            _refuse_cycle(self, name, value)
             value._adopt(self, name)
         elif kind == _BUFFER:
             new_kind, value = _BUFFER, _buffer_array(name, value)
@@ -232,10 +234,34 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def zero_grad(self):
-        """Set every parameter's .grad to None."""
+    def zero_grad(self, set_to_none=True):
+        """Reset every parameter's gradient: to None (the default, as in PyTorch), or to zeros in place with
+        ``set_to_none=False``."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            elif isinstance(p.grad, Tensor) and p.grad.grad_fn is None and p.grad.data.flags.writeable:
+                p.grad.zero_()
+            else:
+                p.grad = Tensor(np.zeros_like(p.data))
+
+    def requires_grad_(self, requires_grad=True):
+        """Make every parameter require grad (or not: ``requires_grad_(False)`` freezes the module). Returns self."""
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__}.requires_grad_: expected True or False, got {requires_grad!r}")
+        for p in self.parameters():
+            p.requires_grad_(bool(requires_grad))
+        return self
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every submodule, then on this module (children first, in registration order,
+        as PyTorch does); returns self. The usual use: ``model.apply(init_weights)``."""
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}.apply: expected a function of a module, got {type(fn).__name__}")
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     # -- saving and loading -----------------------------------------------------------------------
     def state_dict(self):
@@ -253,6 +279,12 @@ class Module:
         missing or unexpected keys raise a KeyError (unless ``strict=False``), a shape mismatch or a
         value that cannot be cast to the parameter's dtype a ValueError. Returns (missing, unexpected).
         """
+        owner_name = type(self).__name__
+        if not isinstance(state, collections.abc.Mapping):
+            raise TypeError(f"load_state_dict for {owner_name}: expected a dict of name -> array (from "
+                            f"state_dict()), got {type(state).__name__}")
+        if not isinstance(strict, (bool, np.bool_)):
+            raise TypeError(f"load_state_dict for {owner_name}: strict must be True or False, got {strict!r}")
         targets = collections.OrderedDict((full, (kind, owner, name)) for full, kind, owner, name in self._walk())
         missing = [k for k in targets if k not in state]
         unexpected = [k for k in state if k not in targets]
@@ -267,8 +299,15 @@ class Module:
             current = owner.__dict__[name]
             current = current.data if kind == _PARAMETER else current
             value = state[full]
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
-            if value.shape != current.shape:
+            try:
+                value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            except ValueError:  # ragged nested lists
+                problems.append(f"'{full}': a {type(value).__name__} that is not a rectangular array")
+                continue
+            if value.dtype.kind not in "biuf":
+                problems.append(f"'{full}': the state holds {type(value).__name__} of dtype {value.dtype}, not "
+                                f"numbers (the model's is {current.dtype}, shape {current.shape})")
+            elif value.shape != current.shape:
                 problems.append(f"'{full}': the state has shape {value.shape}, the model {current.shape}")
             elif not np.can_cast(value.dtype, current.dtype, casting="same_kind"):
                 problems.append(f"'{full}': cannot cast the state's {value.dtype} to the model's {current.dtype}")
@@ -313,6 +352,14 @@ class Module:
         return head + "\n".join(lines) + "\n)"
 
 
+def _refuse_cycle(parent, name, child):
+    """A module may not contain itself (repr, calls and parameters() would never end)."""
+    if child is parent or any(m is parent for m in child.modules()):
+        raise ValueError(f"cannot register {type(child).__name__} as '{name}' of {type(parent).__name__}: it "
+                         f"{'is' if child is parent else 'contains'} that module itself, and a module may not "
+                         "contain itself")
+
+
 def _buffer_array(name, value):
     if value is None or isinstance(value, np.ndarray):
         return value
@@ -326,7 +373,11 @@ def _copy_into(kind, owner, name, value):
     current = owner.__dict__[name]
     array = current.data if kind == _PARAMETER else current
     if array.flags.writeable:
-        np.copyto(array, value, casting="same_kind")
+        if kind == _PARAMETER:
+            with no_grad():
+                current.copy_(value)  # bumps the version: a graph that saved the old value refuses to backward
+        else:
+            np.copyto(array, value, casting="same_kind")
     elif kind == _PARAMETER:
         current.data = value.astype(array.dtype)
     else:
@@ -369,7 +420,7 @@ class Sequential(Module):
 
     def forward(self, x):
         members = self.__dict__
-        for name, kind in self._registry().items():  # direct walk: this runs on every training step
+        for name, kind in members["_members"].items():  # direct walk: this runs on every training step
             if kind == _MODULE and members[name] is not None:
                 x = members[name](x)
         return x
@@ -428,3 +479,89 @@ class ModuleList(Module):
     def __setitem__(self, index, module):
         index = range(len(self))[index]  # negative indices, IndexError when out of range
         setattr(self, str(index), module)
+
+
+class ModuleDict(Module):
+    """An ordered dict of modules with string keys, whose parameters are registered:
+    ``self.heads = ModuleDict({"cls": Linear(8, 3), "box": Linear(8, 4)})``, then ``self.heads["cls"](x)``.
+
+    Like ``ModuleList`` it is never called itself: call its items. They are named "<dict name>.<key>".
+    Keys are non-empty strings without "." that are not already attributes of a module (e.g. "train").
+    """
+
+    _transparent = True
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def _checked_item(self, key, module):
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict: keys must be strings, got {key!r} ({type(key).__name__})")
+        if not key or "." in key:
+            raise KeyError(f"ModuleDict: invalid key {key!r} (a non-empty string without '.')")
+        if key not in self._registry() and hasattr(self, key):
+            raise KeyError(f"ModuleDict: key {key!r} is already an attribute of ModuleDict; choose another key")
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: the value of {key!r} is a {type(module).__name__}, not a Module")
+        return key, module
+
+    def update(self, modules):
+        """Add or replace modules from a dict or an iterable of (key, module) pairs (all checked first)."""
+        if isinstance(modules, collections.abc.Mapping):
+            pairs = list(modules.items())
+        elif isinstance(modules, (str, bytes, Module)) or not isinstance(modules, collections.abc.Iterable):
+            raise TypeError(f"ModuleDict.update: expected a dict or (key, module) pairs, got {type(modules).__name__}")
+        else:
+            pairs = []
+            for i, pair in enumerate(modules):
+                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                    raise TypeError(f"ModuleDict.update: item {i} is not a (key, module) pair: {pair!r}")
+                pairs.append(tuple(pair))
+        checked = [self._checked_item(key, module) for key, module in pairs]
+        for key, module in checked:
+            setattr(self, key, module)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleDict is not callable: call its items (e.g. `self.heads['cls'](x)`)")
+
+    def __getitem__(self, key):
+        if key not in self:
+            raise KeyError(f"ModuleDict has no module {key!r}; its keys are {self.keys()}")
+        return self.__dict__[key]
+
+    def __setitem__(self, key, module):
+        key, module = self._checked_item(key, module)
+        setattr(self, key, module)
+
+    def __delitem__(self, key):
+        self[key]  # noqa: B018 (a KeyError naming the keys if missing)
+        delattr(self, key)
+
+    def __contains__(self, key):
+        return isinstance(key, str) and self._registry().get(key) == _MODULE
+
+    def __len__(self):
+        return len(self.keys())
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def keys(self):
+        return [name for name, _ in self.named_children()]
+
+    def values(self):
+        return self.children()
+
+    def items(self):
+        return self.named_children()
+
+    def pop(self, key):
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self):
+        for key in self.keys():
+            delattr(self, key)

@@ -12,15 +12,16 @@ Built only on the core's public API (Tensor, no_grad); it never imports nn.
 """
 from . import lr_scheduler
 from .clip import clip_grad_norm_, clip_grad_value_
-from .lr_scheduler import (ExponentialLR, InverseTimeDecay, LRScheduler, ScheduledInverseTimeDecay, StepLR,
-                           schedule_lr_decay, update_lr)
+from .lr_scheduler import (CosineAnnealingLR, ExponentialLR, InverseTimeDecay, LambdaLR, LRScheduler, OneCycleLR,
+                           ReduceLROnPlateau, ScheduledInverseTimeDecay, StepLR, schedule_lr_decay, update_lr)
 from tinygrad_dl.data.minibatch import random_mini_batches  # lives with the data tools
 from .optimizer import Optimizer
-from .optimizers import SGD, Adam, RMSprop
+from .optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 
 __all__ = [
-    "Optimizer", "SGD", "RMSprop", "Adam",
+    "Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "AdamW",
     "lr_scheduler", "LRScheduler", "InverseTimeDecay", "ScheduledInverseTimeDecay", "ExponentialLR", "StepLR",
+    "LambdaLR", "CosineAnnealingLR", "OneCycleLR", "ReduceLROnPlateau",
     "update_lr", "schedule_lr_decay",
     "clip_grad_value_", "clip_grad_norm_",
     "random_mini_batches",

@@ -20,13 +20,14 @@ from tinygrad_dl import Tensor, enable_grad, no_grad
 
 
 def check_number(owner, name, value, low=None, high=None, high_inclusive=True):
-    """Return ``value`` as a Python float, or raise a ValueError naming ``owner``, ``name`` and the value.
+    """Return ``value`` as a Python float, or raise an error naming ``owner``, ``name`` and the value (TypeError
+    for something that is not a real number, ValueError for a number out of range).
 
     The range is ``low <= value`` and ``value <= high`` (``value < high`` if not ``high_inclusive``).
     Python floats keep a float32 model in float32 (a NumPy float64 scalar would up-cast the update).
     """
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise ValueError(f"{owner}: {name} must be a real number, got {value!r} ({type(value).__name__})")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{owner}: {name} must be a real number, got {value!r} ({type(value).__name__})")
     value = float(value)
     too_high = high is not None and (value > high if high_inclusive else value >= high)
     if not math.isfinite(value) or (low is not None and value < low) or too_high:
@@ -77,6 +78,8 @@ class Optimizer:
     A subclass implements ``update_parameter(param, grad, state, group)`` and validates its
     hyperparameters in ``check_hyperparameters(group)``.
     """
+
+    _checked_groups = None  # copies of the groups as last validated by step()
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
@@ -132,36 +135,80 @@ class Optimizer:
         return [p for group in self.param_groups for p in group["params"]]
 
     # -- the update -------------------------------------------------------------------------------
-    def zero_grad(self):
-        """Set the gradient of every parameter to None (the next backward starts afresh)."""
+    def zero_grad(self, set_to_none=True):
+        """Reset every parameter's gradient: to None (the default, as in PyTorch), or to zeros in place with
+        ``set_to_none=False``. Either way the next backward starts afresh."""
         for group in self.param_groups:
-            for param in group["params"]:
-                param.grad = None
+            if set_to_none:  # the usual case, once per training step: no helper call per parameter
+                for param in group["params"]:
+                    param.grad = None
+            else:
+                for param in group["params"]:
+                    _reset_grad(param, set_to_none)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient (parameters whose .grad is None are skipped).
 
-        ``closure``, if given, is called first (with gradient recording on) and its result returned,
-        like PyTorch's ``step(closure)``.
+        Every gradient and hyperparameter is checked before the first parameter changes, so a step that
+        fails leaves parameters and state as they were. Each update is an in-place Tensor method under
+        ``no_grad``, so it bumps the parameter's version (a graph that saved the old value refuses to
+        backward). ``closure``, if given, is called first (with gradient recording on) and its result
+        returned, like PyTorch's ``step(closure)``.
         """
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        groups = self.param_groups
+        if self._checked_groups != groups:  # dict comparisons in C: cheap when nothing changed
+            self._recheck_hyperparameters()
+        work = []  # validate every gradient, then update
+        for group in groups:
+            for param in group["params"]:
+                grad = param.grad
+                if grad is None:
+                    continue
+                grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+                if grad.shape != param.data.shape or grad.dtype.kind != "f":
+                    self._reject_gradient(param, grad)
+                work.append((param, grad, group))
+        state, update = self.state, self.update_parameter
         with no_grad():
-            for group in self.param_groups:
-                for param in group["params"]:
-                    grad = param.grad
-                    if grad is not None:
-                        grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
-                        if grad.shape != param.data.shape:
-                            raise ValueError(f"{self._name}.step: a parameter of shape {param.data.shape} has a "
-                                             f"gradient of shape {grad.shape}; they must be equal")
-                        self.update_parameter(param, grad, self.state[param], group)
+            for param, grad, group in work:
+                update(param, grad, state[param], group)
         return loss
 
+    def _reject_gradient(self, param, grad):
+        position = next(i for i, p in enumerate(self._all_params()) if p is param)
+        described = (f"{self._name}.step: parameter #{position} (shape {param.data.shape}, dtype {param.data.dtype}) "
+                     f"has a gradient of shape {grad.shape} and dtype {grad.dtype}")
+        if grad.shape != param.data.shape:
+            raise ValueError(f"{described}; the shapes must be equal (nothing was updated)")
+        raise TypeError(f"{described}; a gradient must be floating-point (nothing was updated)")
+
+    def _recheck_hyperparameters(self):
+        """Validate the hyperparameters of every group again (a scheduler or the user replaced some since the last
+        step), so a bad value fails before any parameter is updated."""
+        validated = []
+        for i, group in enumerate(self.param_groups):
+            hypers = {k: v for k, v in group.items() if k != "params"}
+            unknown = sorted(set(hypers) - set(self.defaults))
+            missing = sorted(set(self.defaults) - set(hypers))
+            if unknown or missing:
+                raise ValueError(f"{self._name}.step: parameter group {i} has unknown hyperparameter(s) {unknown} "
+                                 f"and lacks {missing} (nothing was updated)")
+            try:
+                self.check_hyperparameters(hypers)
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"{err} (in parameter group {i}; nothing was updated)") from None
+            validated.append(hypers)
+        for group, hypers in zip(self.param_groups, validated):  # all valid: keep the normalised values
+            group.update(hypers)
+        self._checked_groups = [dict(group) for group in self.param_groups]
+
     def update_parameter(self, param, grad, state, group):
-        """Update ``param.data`` in place from ``grad`` (an ndarray); ``state`` is this parameter's dict."""
+        """Update ``param`` in place from ``grad`` (an ndarray, already checked) with Tensor's in-place methods
+        (``param.sub_(...)``: they bump the version); ``state`` is this parameter's dict."""
         raise NotImplementedError(f"{self._name} must implement update_parameter(param, grad, state, group)")
 
     # -- saving and resuming ----------------------------------------------------------------------
@@ -180,14 +227,21 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Restore hyperparameters and buffers saved by ``state_dict`` (the optimizer must hold parameters
-        of the same shapes, in the same groups).  On any error nothing is changed."""
+        of the same shapes, in the same groups).
+
+        Everything is validated before anything changes: the keys, every group's hyperparameters, the
+        parameter ids, and every buffer (an array of the parameter's shape, floating-point) and counter
+        (an integer >= 0). Unknown keys are refused. On any error the optimizer is unchanged.
+        """
         groups, saved_state = self._read_state_dict(state_dict)
-        params = self._all_params()
         new_hypers = [self._checked_group_hypers(i, saved) for i, saved in enumerate(groups)]
+        param_of_id = self._saved_ids(groups)
+        group_of_id = {saved_id: new_hypers[i] for i, saved in enumerate(groups) for saved_id in saved["params"]}
         new_state = defaultdict(dict)
         for key, entry in saved_state.items():
-            index = self._checked_index(key, len(params))
-            new_state[params[index]] = self._checked_param_state(index, params[index], entry)
+            saved_id = self._checked_index(key, param_of_id)
+            param = param_of_id[saved_id]
+            new_state[param] = self._checked_param_state(saved_id, param, entry, group_of_id[saved_id])
         # Everything is valid: commit.
         for group, hypers in zip(self.param_groups, new_hypers):
             group.update(hypers)
@@ -196,49 +250,81 @@ class Optimizer:
     def _read_state_dict(self, state_dict):
         name = f"{self._name}.load_state_dict"
         if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
-            keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+            keys = sorted(map(str, state_dict)) if isinstance(state_dict, dict) else type(state_dict).__name__
             raise ValueError(f"{name}: expected a dict with keys 'state' and 'param_groups', got {keys}")
         groups, saved_state = state_dict["param_groups"], state_dict["state"]
         if not isinstance(saved_state, dict):
             raise ValueError(f"{name}: 'state' must be a dict, got {type(saved_state).__name__}")
+        if not isinstance(groups, (list, tuple)):
+            raise ValueError(f"{name}: 'param_groups' must be a list of dicts, got {type(groups).__name__}")
         if len(groups) != len(self.param_groups):
             raise ValueError(f"{name}: the saved state has {len(groups)} parameter group(s), this optimizer has "
                              f"{len(self.param_groups)}")
         for i, (saved, group) in enumerate(zip(groups, self.param_groups)):
-            if not isinstance(saved, dict) or "params" not in saved:
-                raise ValueError(f"{name}: saved parameter group {i} is not a dict with a 'params' key")
+            if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)):
+                raise ValueError(f"{name}: saved parameter group {i} is not a dict with a 'params' list")
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"{name}: saved parameter group {i} has {len(saved['params'])} parameters, this "
                                  f"optimizer's has {len(group['params'])}")
         return groups, saved_state
 
+    def _saved_ids(self, groups):
+        """saved parameter id -> this optimizer's parameter, matched by position (as PyTorch does)."""
+        param_of_id = {}
+        for saved, group in zip(groups, self.param_groups):
+            for saved_id, param in zip(saved["params"], group["params"]):
+                if isinstance(saved_id, bool) or not isinstance(saved_id, (int, np.integer)):
+                    raise ValueError(f"{self._name}.load_state_dict: parameter ids must be integers, got "
+                                     f"{saved_id!r} ({type(saved_id).__name__})")
+                if int(saved_id) in param_of_id:
+                    raise ValueError(f"{self._name}.load_state_dict: parameter id {int(saved_id)} appears twice "
+                                     "in 'param_groups'")
+                param_of_id[int(saved_id)] = param
+        return param_of_id
+
     def _checked_group_hypers(self, i, saved):
         hypers = {k: v for k, v in saved.items() if k != "params"}
         if set(hypers) != set(self.defaults):
             raise ValueError(f"{self._name}.load_state_dict: saved parameter group {i} has hyperparameters "
-                             f"{sorted(hypers)}, expected {sorted(self.defaults)}")
-        self.check_hyperparameters(hypers)
+                             f"{sorted(map(str, hypers))}, expected {sorted(self.defaults)}")
+        try:
+            self.check_hyperparameters(hypers)
+        except (TypeError, ValueError) as err:  # a corrupt state is a bad value, whatever its type
+            raise ValueError(f"{self._name}.load_state_dict: saved parameter group {i}: {err}") from None
         return hypers
 
-    def _checked_index(self, key, count):
-        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or not 0 <= key < count:
-            raise ValueError(f"{self._name}.load_state_dict: state key {key!r} is not a parameter index "
-                             f"in [0, {count})")
+    def _checked_index(self, key, param_of_id):
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or int(key) not in param_of_id:
+            raise ValueError(f"{self._name}.load_state_dict: state key {key!r} is not a parameter id of "
+                             f"'param_groups' ({sorted(param_of_id)})")
         return int(key)
 
-    def _checked_param_state(self, index, param, entry):
+    # What a parameter's state may hold: name -> "buffer" (an array of the parameter's shape) or "count"
+    # (an integer >= 0). Subclasses list theirs; ``_state_all_or_nothing`` says the entries only make sense
+    # together (Adam's step counter and its two averages).
+    _state_spec = {}
+    _state_all_or_nothing = False
+
+    def state_spec(self, group):
+        """The state entries a parameter of ``group`` may have (see ``_state_spec``)."""
+        return self._state_spec
+
+    def _checked_param_state(self, saved_id, param, entry, group):
+        where = f"{self._name}.load_state_dict: the state of parameter {saved_id} (shape {param.data.shape})"
         if not isinstance(entry, dict):
-            raise ValueError(f"{self._name}.load_state_dict: the state of parameter {index} must be a dict, "
-                             f"got {type(entry).__name__}")
+            raise ValueError(f"{where} must be a dict, got {type(entry).__name__}")
+        spec = self.state_spec(group)
+        unknown = [k for k in entry if k not in spec]
+        if unknown:
+            raise ValueError(f"{where} has unknown entries {unknown}; {self._name} keeps {sorted(spec)}")
+        if entry and self._state_all_or_nothing and set(entry) != set(spec):
+            raise ValueError(f"{where} has {sorted(entry)} but needs all of {sorted(spec)} (or none)")
         restored = {}
         for name, value in entry.items():
-            if isinstance(value, (np.ndarray, Tensor)):
-                value = np.asarray(value.data if isinstance(value, Tensor) else value)
-                if value.shape != param.data.shape:
-                    raise ValueError(f"{self._name}.load_state_dict: state {name!r} of parameter {index} has "
-                                     f"shape {value.shape}, the parameter has shape {param.data.shape}")
-                value = value.astype(param.data.dtype, copy=True)
-            restored[name] = value
+            if spec[name] == "count":
+                restored[name] = _checked_count(where, name, value)
+            else:
+                restored[name] = _checked_buffer(where, name, value, param)
         return restored
 
     def __repr__(self):
@@ -247,6 +333,40 @@ class Optimizer:
             hypers = ", ".join(f"{k}={v}" for k, v in group.items() if k != "params")
             lines.append(f"  group {i}: {len(group['params'])} parameter(s), {hypers}")
         return "\n".join(lines + [")"])
+
+
+def _checked_count(where, name, value):
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{where}: {name!r} must be an integer >= 0, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
+def _checked_buffer(where, name, value, param):
+    if isinstance(value, Tensor):
+        value = value.data
+    if not isinstance(value, np.ndarray):
+        raise ValueError(f"{where}: {name!r} must be an array of shape {param.data.shape}, got "
+                         f"{type(value).__name__}")
+    if value.shape != param.data.shape:
+        raise ValueError(f"{where}: {name!r} has shape {value.shape}, the parameter has shape {param.data.shape}")
+    if value.dtype.kind != "f":
+        raise ValueError(f"{where}: {name!r} has dtype {value.dtype}; it must be floating-point like the "
+                         f"parameter ({param.data.dtype})")
+    return value.astype(param.data.dtype, copy=True)
+
+
+def _reset_grad(param, set_to_none):
+    """zero_grad for one parameter: None, or zeros written into the gradient's own array when it is a plain
+    writable one (a gradient recorded with create_graph is replaced by fresh zeros instead)."""
+    grad = param.grad
+    if set_to_none or grad is None:
+        param.grad = None
+    elif isinstance(grad, Tensor) and grad.grad_fn is None and grad.data.flags.writeable:
+        grad.zero_()
+    else:
+        param.grad = Tensor(np.zeros_like(param.data))
 
 
 def _copy_value(value):

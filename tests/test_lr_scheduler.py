@@ -1,9 +1,11 @@
-"""Tests for tinygrad_dl.optim.lr_scheduler: the course's decay functions and the four schedulers."""
+"""Tests for tinygrad_dl.optim.lr_scheduler: the course's decay functions and every scheduler, by its formula."""
+import io
 import math
 
 import numpy as np
 import pytest
 
+import tinygrad_dl
 from tinygrad_dl import Tensor, optim
 from tinygrad_dl.optim import lr_scheduler
 
@@ -151,3 +153,129 @@ def test_scheduler_bad_input():
     with pytest.raises(ValueError, match="epoch must be a non-negative integer, got -1"):
         scheduler.step(-1)
     assert optimizer.param_groups[0]["lr"] == 0.5  # nothing changed
+
+
+# ------------------------------------------------------------------- PyTorch's schedulers, by their formulas
+
+
+def _trace(scheduler, steps, metrics=None):
+    lrs = [scheduler.get_last_lr()]
+    for i in range(steps):
+        scheduler.step() if metrics is None else scheduler.step(metrics[i])
+        lrs.append(scheduler.get_last_lr())
+    return lrs
+
+
+def test_lambda_lr_multiplies_lr0_by_the_function_of_the_epoch():
+    optimizer = make_optimizer((0.5, 0.2))
+    scheduler = optim.LambdaLR(optimizer, [lambda e: 0.9 ** e, lambda e: 1 / (1 + e)])
+    assert _trace(scheduler, 4) == [[0.5 * 0.9 ** e, 0.2 * (1 / (1 + e))] for e in range(5)]
+    assert optimizer.param_groups[0]["lr"] == 0.5 * 0.9 ** 4
+    assert scheduler.state_dict() == {"last_epoch": 4, "base_lrs": [0.5, 0.2]}  # functions are not saved
+
+
+def test_cosine_annealing_follows_the_closed_form_and_keeps_going_periodically():
+    scheduler = optim.CosineAnnealingLR(make_optimizer((0.1,)), T_max=4, eta_min=0.01)
+    lrs = [lr for (lr,) in _trace(scheduler, 8)]
+    expected = [0.01 + 0.09 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(9)]
+    assert lrs == pytest.approx(expected, rel=1e-15)
+    assert lrs[4] == pytest.approx(0.01) and lrs[8] == pytest.approx(0.1)
+
+
+def test_one_cycle_warms_up_to_max_lr_then_anneals_while_momentum_moves_the_other_way():
+    optimizer = make_optimizer((0.5,))
+    optimizer.param_groups[0]["momentum"] = 0.9
+    scheduler = optim.OneCycleLR(optimizer, max_lr=1.0, total_steps=20, pct_start=0.25)
+    lrs, momentums = [], []
+    for _ in range(20):
+        lrs.append(scheduler.get_last_lr()[0])
+        momentums.append(optimizer.param_groups[0]["momentum"])
+        if len(lrs) < 20:
+            scheduler.step()
+    peak = 0.25 * 20 - 1  # the end of the warm-up phase
+    for step, (lr, momentum) in enumerate(zip(lrs, momentums)):
+        if step <= peak:
+            pct = step / peak
+            expected = 1.0 + (0.04 - 1.0) / 2 * (math.cos(math.pi * pct) + 1)
+            expected_momentum = 0.85 + (0.95 - 0.85) / 2 * (math.cos(math.pi * pct) + 1)
+        else:
+            pct = (step - peak) / (19 - peak)
+            expected = 0.04 / 1e4 + (1.0 - 0.04 / 1e4) / 2 * (math.cos(math.pi * pct) + 1)
+            expected_momentum = 0.95 + (0.85 - 0.95) / 2 * (math.cos(math.pi * pct) + 1)
+        assert lr == pytest.approx(expected, rel=1e-12) and momentum == pytest.approx(expected_momentum, rel=1e-12)
+    assert lrs[0] == pytest.approx(1.0 / 25) and max(lrs) == pytest.approx(1.0) and lrs[-1] == pytest.approx(4e-6)
+    scheduler.step()  # step 20 == total_steps is still allowed (as in PyTorch) ...
+    before = (scheduler.last_epoch, optimizer.param_groups[0]["lr"])
+    with pytest.raises(ValueError, match="tried to step 21 times; the schedule has total_steps=20"):
+        scheduler.step()  # ... one more is not, and changes nothing
+    assert (scheduler.last_epoch, optimizer.param_groups[0]["lr"]) == before
+
+
+def test_one_cycle_cycles_adams_beta1_and_refuses_an_optimizer_without_momentum():
+    optimizer = make_optimizer((0.5,), kind="adam")
+    optim.OneCycleLR(optimizer, max_lr=0.1, epochs=2, steps_per_epoch=5)
+    assert optimizer.param_groups[0]["betas"] == (0.95, 0.999)
+    adagrad = optim.Adagrad([Tensor(np.zeros(1), requires_grad=True)])
+    with pytest.raises(ValueError, match="cycle_momentum=True needs an optimizer with a momentum or betas"):
+        optim.OneCycleLR(adagrad, max_lr=0.1, total_steps=10)
+    with pytest.raises(ValueError, match="leaves a phase without steps"):
+        optim.OneCycleLR(adagrad, max_lr=0.1, total_steps=3, cycle_momentum=False)
+    assert optim.OneCycleLR(adagrad, max_lr=0.1, total_steps=10, cycle_momentum=False).get_last_lr() == [
+        pytest.approx(0.004, rel=1e-14)]
+
+
+def test_reduce_lr_on_plateau_step_by_step():
+    optimizer = make_optimizer((1.0, 0.5))
+    scheduler = optim.ReduceLROnPlateau(optimizer, factor=0.5, patience=1, threshold=0.1, cooldown=1,
+                                        min_lr=[0.2, 0.3])
+    # rel mode: improving means < best * 0.9
+    metrics = [10.0, 9.5, 9.2, 8.0, 7.9, 7.8, 7.7, 7.6, 7.5]
+    lrs = _trace(scheduler, len(metrics), metrics)
+    assert lrs == [[1.0, 0.5],  # start
+                   [1.0, 0.5],  # 10.0 best
+                   [1.0, 0.5],  # 9.5: 1 bad epoch
+                   [0.5, 0.3],  # 9.2: 2 bad > patience -> halve (0.25 clipped to min_lr 0.3), cooldown 1
+                   [0.5, 0.3],  # 8.0 < 10 * 0.9: new best (cooldown ends)
+                   [0.5, 0.3],  # 7.9: 1 bad
+                   [0.25, 0.3],  # 7.8: 2 bad -> halve again; the second group is already at its min_lr
+                   [0.25, 0.3],  # 7.7: cooldown
+                   [0.25, 0.3],  # 7.6: 1 bad
+                   [0.2, 0.3]]  # 7.5: 2 bad -> max(0.125, 0.2)
+    state = scheduler.state_dict()
+    assert state["best"] == 8.0 and state["last_epoch"] == 9
+    other = optim.ReduceLROnPlateau(make_optimizer((1.0, 0.5)))
+    other.load_state_dict(tinygrad_dl.load(_saved(state)))
+    assert other.state_dict() == state
+    with pytest.raises(TypeError, match="metric must be a number"):
+        scheduler.step("low")
+    scheduler.step(Tensor(np.array(7.0)))  # a 0-d tensor is fine
+    assert scheduler.last_epoch == 10
+
+
+def _saved(obj):
+    buffer = io.BytesIO()
+    tinygrad_dl.save(obj, buffer)
+    buffer.seek(0)
+    return buffer
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: optim.StepLR(o, step_size=2), lambda o: optim.ExponentialLR(o, gamma=0.5),
+    lambda o: optim.InverseTimeDecay(o, decay_rate=1.0), lambda o: optim.ScheduledInverseTimeDecay(o, 1.0, 2),
+    lambda o: optim.LambdaLR(o, lambda e: 1 / (1 + e)), lambda o: optim.CosineAnnealingLR(o, T_max=5),
+    lambda o: optim.OneCycleLR(o, max_lr=[1.0, 0.5], total_steps=12), lambda o: optim.ReduceLROnPlateau(o),
+])
+def test_every_scheduler_has_get_last_lr_and_a_state_that_saves_without_pickle(make):
+    optimizer = make_optimizer((0.5, 0.25))
+    scheduler = make(optimizer)
+    plateau = isinstance(scheduler, optim.ReduceLROnPlateau)
+    for i in range(3):
+        scheduler.step(5.0 - i) if plateau else scheduler.step()
+    assert scheduler.get_last_lr() == [g["lr"] for g in optimizer.param_groups]
+    twin = make(make_optimizer((0.5, 0.25)))
+    twin.load_state_dict(tinygrad_dl.load(_saved(scheduler.state_dict())))
+    twin.optimizer.load_state_dict(optimizer.state_dict())
+    for i in range(3):
+        for s in (scheduler, twin):
+            s.step(1.0) if plateau else s.step()
+        assert twin.get_last_lr() == scheduler.get_last_lr()

@@ -209,7 +209,7 @@ def test_batchnorm_train_then_eval():
     rng = np.random.default_rng(5)
     bn = nn.BatchNorm1d(3, momentum=0.1)
     assert [name for name, _ in bn.named_parameters()] == ["weight", "bias"]
-    assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var"]
+    assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]  # PyTorch's keys
     batches = [(rng.standard_normal((16, 3)) * [1, 2, 3] + [5, -1, 0]).astype(np.float32) for _ in range(3)]
     expected_mean, expected_var = np.zeros(3), np.ones(3)
     for batch in batches:
@@ -244,7 +244,7 @@ def test_batchnorm_gradients_in_training_and_eval():
 
 def test_batchnorm_without_affine_and_on_sequences():
     bn = nn.BatchNorm1d(2, affine=False, dtype=np.float64)
-    assert bn.parameters() == [] and list(bn.state_dict()) == ["running_mean", "running_var"]
+    assert bn.parameters() == [] and list(bn.state_dict()) == ["running_mean", "running_var", "num_batches_tracked"]
     x = np.random.default_rng(7).standard_normal((3, 2, 4))
     out = bn(Tensor(x)).data
     expected = (x - x.mean(axis=(0, 2), keepdims=True)) / np.sqrt(x.var(axis=(0, 2), keepdims=True) + 1e-5)

@@ -11,6 +11,7 @@ from .functional import (abs, arange, argmax, argmin, broadcast_to, clip, concat
                          ones_like, pad, rand, rand_like, randn, randn_like, relu, reshape, sigmoid, split, sqrt,
                          squeeze, stack, sum, swapaxes, tanh, tensor, transpose, var, where, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .serialization import load, save
 
 __version__ = "0.1.0"
 
