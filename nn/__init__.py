@@ -18,3 +18,13 @@ from .normalization import BatchNorm1d, LayerNorm
 __all__ = ["functional", "init", "Parameter", "Module", "Sequential", "ModuleList", "LoadResult", "StateDictError",
            "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "Identity", "Flatten", "Dropout",
            "BatchNorm1d", "LayerNorm", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss"]
+# Course 5: recurrent layers, embeddings, attention and the Transformer
+from .attention import MultiheadAttention, PositionalEncoding  # noqa: E402
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
+from .sparse import Embedding  # noqa: E402
+from .transformer import (TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,  # noqa: E402
+                          TransformerEncoderLayer, generate_square_subsequent_mask)
+
+__all__ += ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU", "Embedding", "MultiheadAttention",
+            "PositionalEncoding", "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
+            "TransformerDecoder", "generate_square_subsequent_mask"]
