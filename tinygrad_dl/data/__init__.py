@@ -16,3 +16,4 @@ from .minibatch import random_mini_batches
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "random_mini_batches", "course_data_dir",
            "load_cat_dataset", "load_football_dataset", "load_signs_dataset", "make_flower", "make_circles_course",
            "load_circles_dataset", "make_moons_course", "load_moons_dataset", "load_digits_dataset"]
+from .sequences import *  # noqa: F401,F403  (Course 5: names, Shakespeare, emoji sentences, dates)
