@@ -21,6 +21,11 @@ REGISTRY = {
     "gradient_checking": "C2W1 gradcheck catches the course's buggy hand-written backward (4-5-3-1 net)",
     "optimization": "C2W2 mini-batch GD vs momentum vs Adam (+ learning-rate decay) on the moons (2-5-2-1)",
     "softmax_batchnorm": "C2W3 softmax classifier (SIGNS or digits), batch norm vs none, random hyperparameter search",
+    "rnn_step_by_step": "C5W1 RNN and LSTM cells forward and backward, the notebook's values through nn.RNNCell/LSTMCell",
+    "dinosaurus": "C5W1 character-level RNN on dinosaur names (exact course losses); a small LSTM writing Sonnets",
+    "emojify": "C5W2 Emojify V1 (averaged word vectors) and V2 (two LSTMs), learned or GloVe embeddings",
+    "nmt_dates": "C5W3 date translation with attention (Bi-LSTM -> attention -> LSTM), trained from scratch",
+    "transformer": "C5W4 positional encoding, masks, attention values, the course's Transformer; one trained on dates",
     "viz_demo": "pictures of backprop: the graph, a step-through page, vanishing gradients (sigmoid vs ReLU+He)",
 }
 
