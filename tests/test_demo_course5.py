@@ -101,8 +101,11 @@ def test_dates_follow_the_course_formats_and_vocabularies():
     assert load_dates_dataset(50)[0] == load_dates_dataset(50)[0]  # seeded: the same data every run
 
 
-def test_nmt_dates_quick_run():
-    results = nmt_dates.run(epochs=2, m_train=2000, m_test=200)
+def test_nmt_dates_quick_run(tmp_path):
+    pytest.importorskip("matplotlib")
+    results = nmt_dates.run(epochs=2, m_train=2000, m_test=200, out=tmp_path)
+    assert [p.name for p in results["plots"]] == ["attention_map.png", "loss.png"]
+    assert all(p.stat().st_size > 10000 for p in results["plots"])
     assert results["human_vocab"] == 37 and results["machine_vocab"] == 11
     assert results["parameters"] == 53472 and results["keras_parameters"] == nmt_dates.COURSE["parameters"]
     assert 14 < results["losses"][1] < 25  # the course's run shows 16.6 after its first epoch (on 10,000 dates)
