@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 import tinygrad_dl.nn.functional as F
-from tinygrad_dl import Tensor, nn, no_grad, optim
+from tinygrad_dl import nn, no_grad, optim
 from tinygrad_dl.data import (EMOJI_LABELS, build_vocabulary, load_emoji_dataset, read_glove_vecs,
                               sentences_to_indices)
 
