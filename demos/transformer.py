@@ -206,7 +206,7 @@ def compare_on_dates(epochs, m_train, m_test, seed=0, quiet=True):
     transformer = DateTransformer(len(human_vocab), len(machine_vocab), human_vocab["<pad>"],
                                   generator=np.random.default_rng(seed))
     start = time.perf_counter()
-    losses = nmt_dates.train(transformer, X, Y, epochs, lr=0.001, decay=0.0, seed=seed, quiet=quiet,
+    losses = nmt_dates.train(transformer, X, Y, epochs, lr=0.003, decay=0.0, seed=seed, quiet=quiet,
                              label="Transformer", forward=transformer)
     seconds = time.perf_counter() - start
     results["transformer"] = {"losses": losses, "seconds": seconds,

@@ -8,9 +8,10 @@ Gate layouts and formulas are PyTorch's (``torch.nn.RNN/LSTM/GRU``), rows of the
     GRU   [r, z] = sigmoid(x W_ir,z^T + b_ir,z + h W_hr,hz^T + b_hr,hz)
           n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)),   h' = (1 - z) * n + z * h
 
-The pre-activation is summed as ``(x W_ih^T + h W_hh^T) + (b_ih + b_hh)``: with b_hh = 0 that is the course's
-``np.dot(Wax, x) + np.dot(Waa, a_prev) + b`` up to BLAS's own rounding, and the cell and sequence ops add in
-the same order.
+The cell ops sum the pre-activation as ``(x W_ih^T + h W_hh^T) + (b_ih + b_hh)``: with b_hh = 0 that is the
+course's ``np.dot(Wax, x) + np.dot(Waa, a_prev) + b`` (the dinosaur demo relies on it to the last bit). For
+speed, ``LSTMSequenceOp`` adds the biases into the input projection and computes the candidate tanh(z) as
+2 sigmoid(2 z) - 1 (one in-place sigmoid for all four gates): the same values up to rounding.
 
 * The **cell ops** (``RNNCellOp``, ``LSTMCellOp``, ``GRUCellOp``) compute one time step. An LSTM step has two
   results: it returns them stacked as one array (2, N, H) = [h', c'], which ``nn.LSTMCell`` indexes. Their
@@ -324,31 +325,38 @@ class LSTMSequenceOp(_SequenceOp):
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
         ctx.reverse = reverse
         steps, hidden = x.shape[0], w_hh.shape[1]
+        g_rows = slice(2 * hidden, 3 * hidden)
+        # The candidate g = tanh(z) is computed as 2 sigmoid(2 z) - 1, so one in-place sigmoid covers all four
+        # blocks: the g rows of the projection, bias and recurrent weight are doubled once, up front.
         projected = _project_inputs(x, w_ih)
         bias = _bias_sum(b_ih, b_hh)
+        if bias is not None:
+            projected += bias
+        projected[..., g_rows] *= 2
+        w_hh_t = w_hh.T.copy()
+        w_hh_t[:, g_rows] *= 2
         dtype = np.result_type(projected, h0, c0, w_hh)
         gates = np.empty((steps,) + h0.shape[:-1] + (4 * hidden,), dtype=dtype)  # sigmoid of all four blocks
-        candidates = np.empty((steps,) + h0.shape, dtype=dtype)  # tanh of the g block
+        candidates = np.empty((steps,) + h0.shape, dtype=dtype)  # the g block: tanh of its pre-activation
         hs = np.empty((steps + 1,) + h0.shape, dtype=dtype)  # hs[s], cs[s]: the state step s reads
         cs = np.empty_like(hs)
         tanh_cs = np.empty_like(candidates)
         hs[0], cs[0] = h0, c0
-        w_hh_t = w_hh.T
         with np.errstate(over="ignore"):  # exp(-x) -> inf for very negative x: sigmoid's right limit 0
             for s, t in enumerate(_step_order(steps, reverse)):
                 g = gates[s]
                 np.matmul(hs[s], w_hh_t, out=g)
-                np.add(projected[t], g, out=g)  # x W_ih^T + h W_hh^T, the cell op's order
-                if bias is not None:
-                    g += bias
-                np.tanh(g[:, 2 * hidden:3 * hidden], out=candidates[s])
+                g += projected[t]
                 np.negative(g, out=g)  # sigmoid of the whole block in place: 1 / (1 + exp(-g))
                 np.exp(g, out=g)
                 g += 1
                 np.reciprocal(g, out=g)
+                candidate = candidates[s]
+                np.multiply(g[:, g_rows], 2, out=candidate)
+                candidate -= 1
                 new_c = cs[s + 1]
                 np.multiply(g[:, hidden:2 * hidden], cs[s], out=new_c)
-                new_c += g[:, :hidden] * candidates[s]
+                new_c += g[:, :hidden] * candidate
                 np.tanh(new_c, out=tanh_cs[s])
                 np.multiply(g[:, 3 * hidden:], tanh_cs[s], out=hs[s + 1])
         ctx.gates, ctx.candidates, ctx.hs, ctx.cs, ctx.tanh_cs = gates, candidates, hs, cs, tanh_cs

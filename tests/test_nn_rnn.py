@@ -306,9 +306,9 @@ def test_lstm_layer_equals_a_loop_of_its_cell():
     h = c = None
     for t in range(6):
         h, c = cell(x[t], None if h is None else (h, c))
-        np.testing.assert_allclose(out.data[t], h.data, rtol=1e-13, atol=1e-15)
-    np.testing.assert_allclose(h_n.data[0], h.data, rtol=1e-13, atol=1e-15)
-    np.testing.assert_allclose(c_n.data[0], c.data, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(out.data[t], h.data, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h_n.data[0], h.data, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(c_n.data[0], c.data, rtol=1e-12, atol=1e-14)
 
 
 def test_sequence_layers_are_a_few_graph_nodes_and_cells_one_per_step():
