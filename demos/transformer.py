@@ -68,6 +68,9 @@ class Encoder(nn.Module):
         super().__init__()
         self.embedding_dim = embedding_dim
         self.embedding = nn.Embedding(input_vocab_size, embedding_dim, generator=generator)
+        # Keras's Embedding starts in U(-0.05, 0.05): times sqrt(d) it stays small next to the positional
+        # encoding (N(0, 1) rows times sqrt(d) would drown the positions)
+        nn.init.uniform_(self.embedding.weight, -0.05, 0.05, generator=generator)
         self.pos_encoding = F.positional_encoding(maximum_position_encoding, embedding_dim)
         self.dropout = nn.Dropout(dropout_rate, generator=generator)
         layer = nn.TransformerEncoderLayer(embedding_dim, num_heads, fully_connected_dim, dropout_rate,
@@ -87,6 +90,9 @@ class Decoder(nn.Module):
         super().__init__()
         self.embedding_dim = embedding_dim
         self.embedding = nn.Embedding(target_vocab_size, embedding_dim, generator=generator)
+        # Keras's Embedding starts in U(-0.05, 0.05): times sqrt(d) it stays small next to the positional
+        # encoding (N(0, 1) rows times sqrt(d) would drown the positions)
+        nn.init.uniform_(self.embedding.weight, -0.05, 0.05, generator=generator)
         self.pos_encoding = F.positional_encoding(maximum_position_encoding, embedding_dim)
         self.dropout = nn.Dropout(dropout_rate, generator=generator)
         layer = nn.TransformerDecoderLayer(embedding_dim, num_heads, fully_connected_dim, dropout_rate,
