@@ -27,3 +27,14 @@ from .multitask import MaskedBCEWithLogitsLoss  # noqa: E402
 from .transfer import freeze, replace_head, trainable_parameters, unfreeze  # noqa: E402
 
 __all__ += ["interop", "MaskedBCEWithLogitsLoss", "freeze", "unfreeze", "trainable_parameters", "replace_head"]
+
+# Course 5: recurrent layers, embeddings, attention and the Transformer
+from .attention import MultiheadAttention, PositionalEncoding  # noqa: E402
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
+from .sparse import Embedding  # noqa: E402
+from .transformer import (TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,  # noqa: E402
+                          TransformerEncoderLayer, generate_square_subsequent_mask)
+
+__all__ += ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU", "Embedding", "MultiheadAttention",
+            "PositionalEncoding", "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
+            "TransformerDecoder", "generate_square_subsequent_mask"]

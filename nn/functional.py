@@ -484,3 +484,9 @@ def l2_penalty(weights, lambd, m):
 __all__ = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softmax", "dropout",
            "batch_norm", "layer_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
            "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "l2_penalty"]
+
+# Course 5: token ids, attention and the positional encoding (defined in their own files)
+from .attention import attention_weights, positional_encoding, scaled_dot_product_attention  # noqa: E402
+from .sparse import embedding, one_hot  # noqa: E402
+
+__all__ += ["one_hot", "embedding", "scaled_dot_product_attention", "attention_weights", "positional_encoding"]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_costs", "plot_cost_histories", "plot_learning_curves", "plot_decision_boundary", "DPI",
-           "PALETTE"]
+__all__ = ["plot_costs", "plot_cost_histories", "plot_learning_curves", "plot_decision_boundary",
+           "plot_attention_map", "DPI", "PALETTE"]
 
 DPI = 150
 # Okabe & Ito's colour-blind-safe palette: blue, vermillion, bluish green, orange, reddish purple, sky blue, ...
@@ -170,3 +170,24 @@ def _save(fig, plt, path):
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
+
+
+def plot_attention_map(weights, input_labels, output_labels, path, title="Attention map", normalize_rows=False,
+                       xlabel="Input sequence", ylabel="Output sequence"):
+    """A heat map of attention weights (outputs x inputs), labelled with the tokens on both axes.
+
+    ``weights`` has shape (len(output_labels), n) with n >= len(input_labels) (extra input columns, e.g. padding,
+    are cut off); a space token is drawn as an open box. ``normalize_rows`` divides each row by its maximum, as the course's NMT notebook does.
+    """
+    plt = _pyplot()
+    weights = np.asarray(weights, dtype=np.float64)[:len(output_labels), :len(input_labels)]
+    if normalize_rows:
+        weights = weights / np.maximum(weights.max(axis=1, keepdims=True), 1e-12)
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.32 * len(input_labels) + 2), max(3.0, 0.4 * len(output_labels) + 1.8)))
+    image = ax.imshow(weights, cmap="Blues", aspect="auto", vmin=0)
+    ax.set_xticks(range(len(input_labels)), ["\u2423" if t == " " else t for t in input_labels])
+    ax.set_yticks(range(len(output_labels)), list(output_labels))
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    colorbar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+    colorbar.set_label("attention weight" + (" / row max" if normalize_rows else ""))
+    return _save(fig, plt, path)

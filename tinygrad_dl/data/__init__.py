@@ -21,3 +21,5 @@ __all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "random_
 from .strategy_sets import camera_style, digit_properties, frame_digits, hide_labels, load_camera_digits  # noqa: E402
 
 __all__ += ["load_camera_digits", "camera_style", "frame_digits", "digit_properties", "hide_labels"]
+
+from .sequences import *  # noqa: F401,F403  (Course 5: names, Shakespeare, emoji sentences, dates)

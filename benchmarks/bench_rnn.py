@@ -1,0 +1,231 @@
+"""Recurrent training steps: tinygrad_dl against PyTorch on the CPU (when torch is importable).
+
+    python benchmarks/bench_rnn.py [--rounds 7] [--threads 1]      # run with an interpreter that has torch
+
+Three workloads, one training step each (forward, loss, backpropagation through time, SGD/Adam update):
+
+* ``nn.LSTM``: input 32, hidden 64, batch 16, 50 steps, MSE between the last hidden state and a target,
+  SGD; tinygrad_dl's layer (one fused node per sequence) against ``torch.nn.LSTM`` (its fused C++ kernel);
+* the same LSTM cell written from core ops (two matmuls, slices, sigmoid/tanh, products) unrolled over the
+  50 steps, in both libraries: the per-op overhead of each engine;
+* the ``nmt_dates`` attention model (Bi-LSTM 32, 10 attention steps, LSTMCell 64; batch 100, Tx 30), Adam:
+  ``demos.nmt_dates.AttentionTranslator`` against the same model written in PyTorch.
+
+Both libraries run float32 on the same number of BLAS/intra-op threads (``--threads``, default 1), timed in
+the same process and interleaved round by round so machine load hits both alike; the table shows the median
+time of each and the ratio per round (min-median-max). Targets: nn.LSTM <= 1.5x PyTorch, the composed cell
+<= 0.6x PyTorch's composed cell.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere inside the checkout
+
+STEPS, BATCH, INPUT, HIDDEN = 50, 16, 32, 64
+TARGETS = {"nn.LSTM": 1.5, "composed LSTM cell": 0.6}
+
+
+def _set_threads(count):
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(count)
+
+
+# ----------------------------------------------------------------------------------------------------
+# tinygrad_dl
+
+
+def ours_lstm_step():
+    import numpy as np
+    import tinygrad_dl.nn.functional as F
+    from tinygrad_dl import Tensor, nn, optim
+    rng = np.random.default_rng(0)
+    lstm = nn.LSTM(INPUT, HIDDEN, generator=rng)
+    x = Tensor(rng.standard_normal((STEPS, BATCH, INPUT)).astype(np.float32))
+    target = rng.standard_normal((BATCH, HIDDEN)).astype(np.float32)
+    optimizer = optim.SGD(lstm.parameters(), lr=0.01)
+
+    def step():
+        optimizer.zero_grad()
+        _, (h, _) = lstm(x)
+        F.mse_loss(h[0], target).backward()
+        optimizer.step()
+    return step
+
+
+def ours_composed_step():
+    import numpy as np
+    from tinygrad_dl import Tensor, no_grad
+    rng = np.random.default_rng(0)
+    bound = 1 / np.sqrt(HIDDEN)
+    w_ih = Tensor(rng.uniform(-bound, bound, (4 * HIDDEN, INPUT)).astype(np.float32), requires_grad=True)
+    w_hh = Tensor(rng.uniform(-bound, bound, (4 * HIDDEN, HIDDEN)).astype(np.float32), requires_grad=True)
+    b = Tensor(np.zeros(4 * HIDDEN, np.float32), requires_grad=True)
+    xs = rng.standard_normal((STEPS, BATCH, INPUT)).astype(np.float32)
+    target = rng.standard_normal((BATCH, HIDDEN)).astype(np.float32)
+    H = HIDDEN
+
+    def step():
+        h = c = Tensor(np.zeros((BATCH, HIDDEN), np.float32))
+        for t in range(STEPS):
+            gates = xs[t] @ w_ih.T + h @ w_hh.T + b
+            i, f, g, o = gates[:, :H].sigmoid(), gates[:, H:2 * H].sigmoid(), gates[:, 2 * H:3 * H].tanh(), \
+                gates[:, 3 * H:].sigmoid()
+            c = f * c + i * g
+            h = o * c.tanh()
+        diff = h - target
+        (diff * diff).mean().backward()
+        with no_grad():
+            for p in (w_ih, w_hh, b):
+                p.data -= 0.01 * p.grad.data
+                p.grad = None
+    return step
+
+
+def ours_nmt_step():
+    import numpy as np
+    from demos import nmt_dates
+    from tinygrad_dl import optim
+    rng = np.random.default_rng(0)
+    model = nmt_dates.AttentionTranslator(generator=rng)
+    x = np.eye(37, dtype=np.float32)[rng.integers(0, 37, (100, 30))]
+    y = rng.integers(0, 11, (100, 10))
+    optimizer = optim.Adam(model.parameters(), lr=0.005)
+
+    def step():
+        optimizer.zero_grad()
+        nmt_dates.sequence_loss(model(x), y).backward()
+        optimizer.step()
+    return step
+
+
+# ----------------------------------------------------------------------------------------------------
+# PyTorch
+
+
+def torch_lstm_step(torch):
+    lstm = torch.nn.LSTM(INPUT, HIDDEN)
+    x, target = torch.randn(STEPS, BATCH, INPUT), torch.randn(BATCH, HIDDEN)
+    optimizer = torch.optim.SGD(lstm.parameters(), lr=0.01)
+
+    def step():
+        optimizer.zero_grad()
+        _, (h, _) = lstm(x)
+        torch.nn.functional.mse_loss(h[0], target).backward()
+        optimizer.step()
+    return step
+
+
+def torch_composed_step(torch):
+    bound = 1 / HIDDEN ** 0.5
+    w_ih = (torch.rand(4 * HIDDEN, INPUT) * 2 * bound - bound).requires_grad_()
+    w_hh = (torch.rand(4 * HIDDEN, HIDDEN) * 2 * bound - bound).requires_grad_()
+    b = torch.zeros(4 * HIDDEN, requires_grad=True)
+    xs, target = torch.randn(STEPS, BATCH, INPUT), torch.randn(BATCH, HIDDEN)
+    H = HIDDEN
+
+    def step():
+        h = c = torch.zeros(BATCH, HIDDEN)
+        for t in range(STEPS):
+            gates = xs[t] @ w_ih.T + h @ w_hh.T + b
+            i, f, g, o = gates[:, :H].sigmoid(), gates[:, H:2 * H].sigmoid(), gates[:, 2 * H:3 * H].tanh(), \
+                gates[:, 3 * H:].sigmoid()
+            c = f * c + i * g
+            h = o * c.tanh()
+        diff = h - target
+        (diff * diff).mean().backward()
+        with torch.no_grad():
+            for p in (w_ih, w_hh, b):
+                p -= 0.01 * p.grad
+                p.grad = None
+    return step
+
+
+def torch_nmt_step(torch):
+    nn = torch.nn
+
+    class Translator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pre_attention = nn.LSTM(37, 32, bidirectional=True, batch_first=True)
+            self.densor1, self.densor2 = nn.Linear(128, 10), nn.Linear(10, 1)
+            self.post_attention, self.output_layer = nn.LSTMCell(64, 64), nn.Linear(64, 11)
+
+        def forward(self, x):
+            a, _ = self.pre_attention(x)
+            energy_from_a = nn.functional.linear(a, self.densor1.weight[:, :64], self.densor1.bias)
+            s = c = torch.zeros(x.shape[0], 64)
+            outputs = []
+            for _ in range(10):
+                e = torch.tanh(energy_from_a + nn.functional.linear(s, self.densor1.weight[:, 64:])[:, None])
+                alphas = torch.softmax(torch.relu(self.densor2(e)), dim=1)
+                s, c = self.post_attention((alphas * a).sum(dim=1), (s, c))
+                outputs.append(self.output_layer(s))
+            return torch.stack(outputs, dim=1)
+
+    model = Translator()
+    x = torch.nn.functional.one_hot(torch.randint(0, 37, (100, 30)), 37).float()
+    y = torch.randint(0, 11, (100, 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.005)
+
+    def step():
+        optimizer.zero_grad()
+        (torch.nn.functional.cross_entropy(model(x).reshape(-1, 11), y.reshape(-1)) * 10).backward()
+        optimizer.step()
+    return step
+
+
+# ----------------------------------------------------------------------------------------------------
+
+
+def _time(step, repeats):
+    start = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    return (time.perf_counter() - start) / repeats
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (default 7)")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS / intra-op threads for both (default 1)")
+    args = parser.parse_args(argv)
+    _set_threads(args.threads)
+    try:
+        import torch
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        torch = None
+        print("PyTorch is not importable here: timing tinygrad_dl only (run with an interpreter that has torch to "
+              "compare)")
+    workloads = {"nn.LSTM": (ours_lstm_step, torch_lstm_step, 20),
+                 "composed LSTM cell": (ours_composed_step, torch_composed_step, 5),
+                 "nmt_dates training step": (ours_nmt_step, torch_nmt_step, 3)}
+    print(f"{'workload':26s} {'tinygrad_dl':>12s} {'PyTorch':>10s}   ratio per round (min / median / max)  target")
+    for name, (ours_factory, torch_factory, repeats) in workloads.items():
+        ours = ours_factory()
+        theirs = torch_factory(torch) if torch is not None else None
+        for _ in range(2):  # warm up both
+            ours()
+            if theirs is not None:
+                theirs()
+        ours_times, torch_times = [], []
+        for _ in range(args.rounds):
+            ours_times.append(_time(ours, repeats))
+            if theirs is not None:
+                torch_times.append(_time(theirs, repeats))
+        line = f"{name:26s} {statistics.median(ours_times) * 1e3:9.2f} ms"
+        if torch_times:
+            ratios = sorted(o / t for o, t in zip(ours_times, torch_times))
+            line += (f" {statistics.median(torch_times) * 1e3:7.2f} ms   {ratios[0]:.2f} / "
+                     f"{statistics.median(ratios):.2f} / {ratios[-1]:.2f}")
+            if name in TARGETS:
+                line += f"{'':18s}<= {TARGETS[name]}"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
