@@ -14,7 +14,12 @@ from .layers import Dropout, Flatten, Identity, LeakyReLU, Linear, ReLU, Sigmoid
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import LoadResult, Module, ModuleList, Parameter, Sequential, StateDictError
 from .normalization import BatchNorm1d, LayerNorm
+from .conv import Conv1d, Conv2d
+from .padding import ZeroPad2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .normalization import BatchNorm2d
 
 __all__ = ["functional", "init", "Parameter", "Module", "Sequential", "ModuleList", "LoadResult", "StateDictError",
            "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "Identity", "Flatten", "Dropout",
            "BatchNorm1d", "LayerNorm", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss"]
+__all__ += ["Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm2d", "ZeroPad2d"]

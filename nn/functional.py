@@ -8,6 +8,9 @@ import numpy as np
 from tinygrad_dl import Tensor
 
 from . import _ops
+from .conv import conv1d, conv2d
+from .padding import pad
+from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -293,3 +296,4 @@ def l2_penalty(weights, lambd, m):
 __all__ = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "batch_norm",
            "layer_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss",
            "l2_penalty"]
+__all__ += ["conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad"]
