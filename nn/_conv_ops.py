@@ -156,25 +156,45 @@ def _fold(patches, geometry):
     (a zero (N, C, Hp, Wp) array), then cut the padding off. Returns an (N, C, H, W) array.
 
     The loop runs over the kernel offsets (a, b) only; each step adds one whole strided slice. When the
-    windows tile the input (stride == kernel) one reshape puts every patch in place instead.
+    windows tile the input (stride == kernel) every patch is written in place by one copy instead.
     """
-    n, c, h, w = geometry.input_shape
+    padded, tiles = _fold_target(patches.dtype, geometry)
+    if tiles is not None:
+        tiles[...] = patches.transpose(0, 1, 4, 2, 5, 3)
+    else:
+        for (a, b), target in _offset_slices(padded, geometry):
+            target += patches[:, :, a, b]
+    return _crop(padded, geometry)
+
+
+def _fold_target(dtype, geometry):
+    """The (N, C, Hp, Wp) array a fold adds into and, when the windows tile it, its (N, C, Ho, kh, Wo, kw)
+    view (a reshape of a slice: no copy), every element of which a tiling fold writes exactly once."""
+    n, c = geometry.input_shape[:2]
+    (kh, kw), (ho, wo) = geometry.kernel, geometry.output_hw
+    hp, wp = geometry.padded_hw
+    if not geometry.tiles:
+        return np.zeros((n, c, hp, wp), dtype=dtype), None
+    covered = (ho * kh, wo * kw) == (hp, wp)
+    padded = (np.empty if covered else np.zeros)((n, c, hp, wp), dtype=dtype)
+    return padded, padded[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
+
+
+def _offset_slices(padded, geometry):
+    """((a, b), the strided (N, C, Ho, Wo) view of ``padded`` that kernel offset (a, b) reads) for every offset."""
     (kh, kw), (sh, sw), (dh, dw) = geometry.kernel, geometry.stride, geometry.dilation
     ho, wo = geometry.output_hw
-    hp, wp = geometry.padded_hw
-    top, _, left, _ = geometry.padding
-    if geometry.tiles:
-        tiled = patches.transpose(0, 1, 4, 2, 5, 3).reshape(n, c, ho * kh, wo * kw)
-        if (ho * kh, wo * kw) == (hp, wp) and not any(geometry.padding):
-            return tiled
-        padded = np.zeros((n, c, hp, wp), dtype=patches.dtype)
-        padded[:, :, :ho * kh, :wo * kw] = tiled
-    else:
-        padded = np.zeros((n, c, hp, wp), dtype=patches.dtype)
-        for a in range(kh):
-            rows = slice(a * dh, a * dh + (ho - 1) * sh + 1, sh)
-            for b in range(kw):
-                padded[:, :, rows, b * dw:b * dw + (wo - 1) * sw + 1:sw] += patches[:, :, a, b]
+    for a in range(kh):
+        rows = slice(a * dh, a * dh + (ho - 1) * sh + 1, sh)
+        for b in range(kw):
+            yield (a, b), padded[:, :, rows, b * dw:b * dw + (wo - 1) * sw + 1:sw]
+
+
+def _crop(padded, geometry):
+    top, bottom, left, right = geometry.padding
+    if not (top or bottom or left or right):
+        return padded
+    h, w = geometry.input_shape[2:]
     return padded[:, :, top:top + h, left:left + w]
 
 
@@ -209,7 +229,7 @@ def conv_forward_kernel(x, weight, geometry, bias=None):
     """
     cols = _columns(x, geometry)
     c_out = geometry.weight_shape[0]
-    out = weight.reshape(geometry.groups, c_out // geometry.groups, -1) @ cols  # (G, C_out/G, N * Ho * Wo)
+    out = _matmul(weight.reshape(geometry.groups, c_out // geometry.groups, -1), cols)  # (G, C_out/G, N*Ho*Wo)
     out = out.reshape(c_out, -1)
     if bias is not None:
         if bias.dtype == out.dtype:
@@ -223,24 +243,34 @@ def conv_forward_kernel(x, weight, geometry, bias=None):
     return out, cols
 
 
-def conv_input_grad_kernel(grad, weight, geometry):
+def conv_input_grad_kernel(grad, weight, geometry, grad_rows=None):
     """dL/dx of a convolution: the columns' gradient W^T @ grad folded back into the input's shape."""
+    if grad_rows is None:
+        grad_rows = _grad_rows(grad, geometry)
     c_out = geometry.weight_shape[0]
-    groups = geometry.groups
     n, c = geometry.input_shape[:2]
     (kh, kw), (ho, wo) = geometry.kernel, geometry.output_hw
-    weight_rows = weight.reshape(groups, c_out // groups, -1)
-    grad_cols = weight_rows.transpose(0, 2, 1) @ _grad_rows(grad, geometry)  # (G, C/G * kh * kw, N * Ho * Wo)
+    weight_rows = weight.reshape(geometry.groups, c_out // geometry.groups, -1)
+    grad_cols = _matmul(weight_rows.transpose(0, 2, 1), grad_rows)  # (G, C/G * kh * kw, N * Ho * Wo)
     patches = grad_cols.reshape(c, kh, kw, n, ho, wo).transpose(3, 0, 1, 2, 4, 5)
     return _fold(patches, geometry).reshape(geometry.original_input_shape)
 
 
-def conv_weight_grad_kernel(x, grad, geometry, cols=None):
+def conv_weight_grad_kernel(x, grad, geometry, cols=None, grad_rows=None):
     """dL/dweight of a convolution: grad @ columns^T, per group (``cols`` reuses the forward's columns)."""
     if cols is None:
         cols = _columns(x, geometry)
-    grad_w = _grad_rows(grad, geometry) @ cols.transpose(0, 2, 1)  # (G, C_out/G, C/G * kh * kw)
+    if grad_rows is None:
+        grad_rows = _grad_rows(grad, geometry)
+    grad_w = _matmul(grad_rows, cols.transpose(0, 2, 1))  # (G, C_out/G, C/G * kh * kw)
     return grad_w.reshape(geometry.original_weight_shape)
+
+
+def _matmul(a, b):
+    """Per-group products of (G, m, k) and (G, k, n); one plain 2-D product when G is 1 (a little faster)."""
+    if a.shape[0] == 1:
+        return (a[0] @ b[0])[None]
+    return a @ b
 
 
 def _offset_first_windows(padded, geometry):
@@ -253,24 +283,35 @@ def _offset_first_windows(padded, geometry):
     return lead.reshape(kh * kw, n, c, ho, wo)
 
 
+# Up to this many offsets per window, max pooling loops over the offsets with whole-array ufuncs; larger
+# windows are copied as rows of kh * kw values and reduced with argmax (fewer, bigger operations).
+_FEW_OFFSETS = 9
+
+
 def max_pool_kernel(x, geometry):
     """(the max of every window, the index of its winner in the window's row-major kh * kw offsets).
 
-    Padding is -inf, so it never wins. Ties: only a strictly greater value replaces the running maximum,
-    so the first maximum in row-major window order (the top-most, then left-most) wins, and exactly one
-    element of each window receives the gradient.
+    Padding is -inf, so it never wins. Ties: the first maximum in row-major window order (the top-most,
+    then left-most) wins, so exactly one element of each window receives the gradient.
     """
-    lead = _offset_first_windows(_pad(x, geometry, -np.inf), geometry)
+    kh, kw = geometry.kernel
+    padded = _pad(x, geometry, -np.inf)
+    if kh * kw > _FEW_OFFSETS:
+        n, c = x.shape[:2]
+        rows = _windows(padded, geometry).reshape(n, c, *geometry.output_hw, kh * kw)  # a copy
+        winners = rows.argmax(axis=-1)  # argmax returns the first maximum
+        return np.take_along_axis(rows, winners[..., None], axis=-1)[..., 0], winners
+    lead = _offset_first_windows(padded, geometry)
     best = lead[0].copy()
-    winners = np.zeros(best.shape, dtype=np.uint8 if len(lead) <= 256 else np.int32)
+    winners = np.zeros(best.shape, dtype=np.uint8)
     better = np.empty(best.shape, dtype=bool)
-    offset = np.empty(best.shape, dtype=winners.dtype)
+    offset = np.empty(best.shape, dtype=np.uint8)
     for t in range(1, len(lead)):
-        np.greater(lead[t], best, out=better)
+        np.greater(lead[t], best, out=better)  # strictly greater: an equal later value does not take over
         np.maximum(best, lead[t], out=best)
         # winners = where(better, t, winners), branch-free (a masked copy is several times slower here):
         # t is larger than every index stored so far
-        np.multiply(better, winners.dtype.type(t), out=offset)
+        np.multiply(better, np.uint8(t), out=offset)
         np.maximum(winners, offset, out=winners)
     return best, winners
 
@@ -278,18 +319,32 @@ def max_pool_kernel(x, geometry):
 def route_to_winners_kernel(grad, winners, geometry):
     """Each window's gradient to its winner (the adjoint of ``pick_winners_kernel``)."""
     (kh, kw), (n, c) = geometry.kernel, geometry.input_shape[:2]
-    lead = np.empty((kh * kw,) + grad.shape, dtype=grad.dtype)
-    for t in range(kh * kw):
-        np.multiply(grad, winners == t, out=lead[t])
-    return _fold(lead.reshape((kh, kw) + grad.shape).transpose(2, 3, 0, 1, 4, 5), geometry)
+    if kh * kw > _FEW_OFFSETS:
+        ho, wo = geometry.output_hw
+        rows = np.zeros((n, c, ho, wo, kh * kw), dtype=grad.dtype)
+        np.put_along_axis(rows, winners[..., None], grad[..., None], axis=-1)
+        return _fold(rows.reshape(n, c, ho, wo, kh, kw).transpose(0, 1, 4, 5, 2, 3), geometry)
+    padded, tiles = _fold_target(grad.dtype, geometry)
+    for (a, b), target in _offset_slices(padded, geometry):
+        routed = grad * (winners == a * kw + b)
+        if tiles is not None:
+            tiles[:, :, :, a, :, b] = routed  # windows do not overlap: each element is written once
+        else:
+            target += routed
+    return _crop(padded, geometry)
 
 
 def pick_winners_kernel(values, winners, geometry):
     """values (input-shaped) read at each window's winner: an output-shaped array."""
-    lead = _offset_first_windows(_pad(values, geometry), geometry)
+    (kh, kw), (n, c) = geometry.kernel, values.shape[:2]
+    windows = _windows(_pad(values, geometry), geometry)
+    if kh * kw > _FEW_OFFSETS:
+        rows = windows.reshape(n, c, *geometry.output_hw, kh * kw)
+        return np.take_along_axis(rows, winners[..., None], axis=-1)[..., 0]
     out = np.zeros(winners.shape, dtype=values.dtype)
-    for t in range(len(lead)):
-        out += lead[t] * (winners == t)
+    for a in range(kh):
+        for b in range(kw):
+            out += windows[..., a, b] * (winners == a * kw + b)
     return out
 
 
@@ -349,22 +404,22 @@ class Convolution(Function):
         ctx.geometry = geometry
         _show_arguments(ctx, geometry)
         out, cols = conv_forward_kernel(x, weight, geometry, bias)
-        ctx.cols = cols if ctx.needs_input_grad[1] else None  # the weight gradient reuses them
-        ctx.save_for_backward(x, weight)
+        # the weight gradient reuses the columns; saved with the inputs, the engine frees them after backward
+        ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
+        x, weight, cols = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         geometry = ctx.geometry
-        grad_x = conv_input_grad(grad, weight, geometry) if need_x else None
-        grad_w = None
-        if need_w:
-            if _recorded(x, grad):
-                grad_w = ConvWeightGrad.apply(x, grad, geometry=geometry)
-            else:
-                grad_w = conv_weight_grad_kernel(x, grad, geometry, ctx.cols)
+        if _recorded(grad, x, weight):  # create_graph: the family's Functions, recorded as ops
+            grad_x = ConvInputGrad.apply(grad, weight, geometry=geometry) if need_x else None
+            grad_w = ConvWeightGrad.apply(x, grad, geometry=geometry) if need_w else None
+        else:
+            rows = _grad_rows(grad, geometry)  # shared by both products
+            grad_x = conv_input_grad_kernel(grad, weight, geometry, rows) if need_x else None
+            grad_w = conv_weight_grad_kernel(x, grad, geometry, cols, rows) if need_w else None
         grad_b = grad.sum(axis=(0,) + tuple(range(2, grad.ndim))) if need_b else None
         return grad_x, grad_w, grad_b
 
