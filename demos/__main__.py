@@ -22,6 +22,11 @@ REGISTRY = {
     "optimization": "C2W2 mini-batch GD vs momentum vs Adam (+ learning-rate decay) on the moons (2-5-2-1)",
     "softmax_batchnorm": "C2W3 softmax classifier (SIGNS or digits), batch norm vs none, random hyperparameter search",
     "viz_demo": "pictures of backprop: the graph, a step-through page, vanishing gradients (sigmoid vs ReLU+He)",
+    "conv_step_by_step": "C4W1 conv/pool forward and backward test cases through nn.functional and autograd",
+    "cnn_signs": "C4W1 the SIGNS ConvNet (cross-validated on the shipped images) and the same net on the digits",
+    "happy_house": "C4W2 the Happy House model (37,633 parameters) on a split of the shipped images",
+    "resnet": "C4W2 residual blocks, ResNet-50 (23,600,006 parameters, one timed pass), a small ResNet on digits",
+    "style_transfer": "C4W4 style-transfer costs and optimisation over pixels through random conv features",
 }
 
 

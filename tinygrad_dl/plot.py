@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_costs", "plot_cost_histories", "plot_decision_boundary"]
+__all__ = ["plot_costs", "plot_cost_histories", "plot_decision_boundary", "plot_images"]
 
 DPI = 150
 
@@ -26,13 +26,14 @@ def _pyplot():
     return plt
 
 
-def plot_costs(curves, path, title, xlabel="iteration", ylabel="cost"):
-    """Cost curves: ``curves`` maps a label to (steps, costs). Writes a PNG and returns its path."""
+def plot_costs(curves, path, title, xlabel="iteration", ylabel="cost", yscale="linear"):
+    """Cost curves: ``curves`` maps a label to (steps, costs). Writes a PNG and returns its path.
+    ``yscale="log"`` for costs that fall by orders of magnitude."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, (steps, costs) in curves.items():
         ax.plot(steps, costs, label=label)
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, yscale=yscale)
     if len(curves) > 1:
         ax.legend()
     return _save(fig, plt, path)
@@ -58,6 +59,24 @@ def plot_decision_boundary(predict, X, Y, path, title):
     ax.contourf(xx, yy, zz, cmap=plt.cm.Spectral, alpha=0.8)
     ax.scatter(X[0], X[1], c=np.ravel(Y), cmap=plt.cm.Spectral, s=12, edgecolors="k", linewidths=0.3)
     ax.set(title=title, xlabel="x1", ylabel="x2")
+    return _save(fig, plt, path)
+
+
+def plot_images(images, path, titles=None, title=None, size=3.5):
+    """A row of images side by side: (H, W, 3) RGB or (H, W) grayscale arrays, uint8 (0..255) or floats
+    (clipped to [0, 1]). ``titles``: one caption per image. Writes a PNG and returns its path."""
+    plt = _pyplot()
+    images = [np.asarray(image) for image in images]
+    fig, axes = plt.subplots(1, len(images), figsize=(size * len(images) * 4 / 3, size), squeeze=False)
+    for i, (ax, image) in enumerate(zip(axes[0], images)):
+        if image.dtype.kind == "f":
+            image = np.clip(image, 0, 1)
+        ax.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
+        ax.set_axis_off()
+        if titles is not None:
+            ax.set_title(titles[i])
+    if title:
+        fig.suptitle(title)
     return _save(fig, plt, path)
 
 
