@@ -151,10 +151,13 @@ def run(mode="auto", num_epochs=EPOCHS, folds=FOLDS, digits_epochs=DIGITS_EPOCHS
 
 def _plot(results, out):
     folder = output_dir(out)
-    curves = dict(results["cv"]["costs"]) if "cv" in results else {"SIGNS (1080 images)": results["course"]["costs"]}
+    if "cv" in results:
+        curves = {f"SIGNS CV {fold}": costs for fold, costs in results["cv"]["costs"].items()}
+    else:
+        curves = {"SIGNS (1080 images)": results["course"]["costs"]}
     if "digits" in results:
-        curves["digits"] = results["digits"]["costs"]
-    title = "SIGNS ConvNet: training cost per epoch (Adam, lr 0.009, batches of 64)"
+        curves["digits (lr / 10 after 20)"] = results["digits"]["costs"]
+    title = "ConvNet training cost (Adam lr 0.009, batch 64)"
     return [plot_cost_histories(curves, folder / "costs.png", title, xlabel="epoch")]
 
 
@@ -170,10 +173,9 @@ def results_rows(results):
     if "cv" in results:
         cv = results["cv"]
         done = len(cv["fold test accuracy"])
-        label = (f"SIGNS: {cv['folds']}-fold CV on the 120 test images only ({done} fold(s) run, train "
-                 f"{cv['train size']} / test {120 - cv['train size']} each) - NOT the course's split")
-        rows.append((label, "(course: test 0.783333 after training on 1080)",
-                     f"{cv['cv accuracy']:.4f} +- {cv['cv accuracy std']:.4f}"))
+        label = (f"SIGNS {cv['folds']}-fold CV held-out accuracy, {done} fold(s) (120 shipped images, "
+                 f"{cv['train size']} train / {120 - cv['train size']} test)")
+        rows.append((label, "(test 0.783333, 1080 train)", f"{cv['cv accuracy']:.4f} +- {cv['cv accuracy std']:.4f}"))
         rows.append(("SIGNS CV: held-out accuracy per fold", None,
                      " ".join(f"{a:.3f}" for a in cv["fold test accuracy"])))
         rows.append(("SIGNS CV: mean train accuracy", None, float(np.mean(cv["fold train accuracy"]))))

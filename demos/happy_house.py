@@ -64,8 +64,8 @@ def run(num_epochs=EPOCHS, data=None, quiet=True, out=None):
     results["train accuracy"] = accuracy(model, X[train], y[train])
     results["held-out accuracy"] = accuracy(model, X[held_out], y[held_out])
     if out is not None:
-        results["plots"] = [plot_cost_histories({"happy model": results["costs"]}, output_dir(out) / "costs.png",
-                                                "Happy House: binary cross-entropy per epoch (Adam, batches of 16)",
+        results["plots"] = [plot_cost_histories({"binary cross-entropy": results["costs"]}, output_dir(out) / "costs.png",
+                                                "Happy House: training cost (Adam, batch 16)",
                                                 xlabel="epoch")]
     return results
 

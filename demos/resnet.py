@@ -151,8 +151,9 @@ def time_forward_backward(model, batch, data=None):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     grads_finite = all(np.all(np.isfinite(p.grad.data)) for p in model.parameters())
+    gradient_mb = sum(p.grad.data.nbytes for p in model.parameters()) / 2 ** 20
     return {"batch": batch, "source": source, "forward seconds": forward, "forward + backward seconds": seconds,
-            "peak MB": peak / 2 ** 20, "loss": loss.item(), "gradients finite": grads_finite,
+            "peak MB": peak / 2 ** 20, "gradient MB": gradient_mb, "loss": loss.item(), "gradients finite": grads_finite,
             "output shape": model(Tensor(X[:1])).shape}
 
 
@@ -215,7 +216,8 @@ def results_rows(results):
         p = results["pass"]
         rows += [(f"forward + backward, batch of {p['batch']} {p['source']}", None,
                   f"{p['forward + backward seconds']:.2f} s (forward {p['forward seconds']:.2f} s)"),
-                 ("peak memory of NumPy arrays during the pass", None, f"{p['peak MB']:.0f} MB"),
+                 ("peak memory of NumPy arrays during the pass", None,
+                  f"{p['peak MB']:.0f} MB (the new gradients: {p['gradient MB']:.0f} MB)"),
                  ("output shape / all gradients finite", None, f"{p['output shape']} / {p['gradients finite']}")]
     if "small" in results:
         s = results["small"]

@@ -273,18 +273,9 @@ def _matmul(a, b):
     return a @ b
 
 
-def _offset_first_windows(padded, geometry):
-    """A copy of every window with the kernel offset as the first axis: (kh * kw, N, C, Ho, Wo). Each
-    offset is then one contiguous array, which whole-array ufuncs go through fastest."""
-    windows = _windows(padded, geometry)
-    n, c, ho, wo, kh, kw = windows.shape
-    lead = np.empty((kh, kw, n, c, ho, wo), dtype=padded.dtype)
-    lead[...] = windows.transpose(4, 5, 0, 1, 2, 3)
-    return lead.reshape(kh * kw, n, c, ho, wo)
-
-
-# Up to this many offsets per window, max pooling loops over the offsets with whole-array ufuncs; larger
-# windows are copied as rows of kh * kw values and reduced with argmax (fewer, bigger operations).
+# Up to this many offsets per window, max pooling loops over the offsets with whole-array ufuncs on strided
+# views (no copy); larger windows are copied as rows of kh * kw values and reduced with argmax (fewer,
+# bigger operations).
 _FEW_OFFSETS = 9
 
 
@@ -301,14 +292,14 @@ def max_pool_kernel(x, geometry):
         rows = _windows(padded, geometry).reshape(n, c, *geometry.output_hw, kh * kw)  # a copy
         winners = rows.argmax(axis=-1)  # argmax returns the first maximum
         return np.take_along_axis(rows, winners[..., None], axis=-1)[..., 0], winners
-    lead = _offset_first_windows(padded, geometry)
-    best = lead[0].copy()
+    offsets = [view for _, view in _offset_slices(padded, geometry)]  # strided views, no copy
+    best = offsets[0].copy()
     winners = np.zeros(best.shape, dtype=np.uint8)
     better = np.empty(best.shape, dtype=bool)
     offset = np.empty(best.shape, dtype=np.uint8)
-    for t in range(1, len(lead)):
-        np.greater(lead[t], best, out=better)  # strictly greater: an equal later value does not take over
-        np.maximum(best, lead[t], out=best)
+    for t in range(1, len(offsets)):
+        np.greater(offsets[t], best, out=better)  # strictly greater: an equal later value does not take over
+        np.maximum(best, offsets[t], out=best)
         # winners = where(better, t, winners), branch-free (a masked copy is several times slower here):
         # t is larger than every index stored so far
         np.multiply(better, np.uint8(t), out=offset)
