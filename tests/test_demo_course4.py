@@ -62,6 +62,21 @@ def test_signs_convnet_counts_shapes_cross_validation_and_digits(course_data, tm
     assert (tmp_path / "costs.png").is_file()
 
 
+def test_signs_course_mode_trains_on_a_user_supplied_training_file(course_data, tmp_path):
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(course_data / "signs" / "test_signs.h5", "r") as f:
+        images, labels, classes = f["test_set_x"][:], f["test_set_y"][:], f["list_classes"][:]
+    (tmp_path / "signs").mkdir()
+    with h5py.File(tmp_path / "signs" / "train_signs.h5", "w") as f:  # a stand-in with the real file's keys
+        f["train_set_x"], f["train_set_y"], f["list_classes"] = images[:64], labels[:64], classes
+    (tmp_path / "signs" / "test_signs.h5").symlink_to(course_data / "signs" / "test_signs.h5")
+    results = cnn_signs.run(mode="auto", num_epochs=2, digits_epochs=0, data=str(tmp_path))
+    run = results["course"]
+    assert sorted(run["costs"]) == [0, 1] and 0 <= run["test accuracy"] <= 1
+    names = [row[0] for row in cnn_signs.results_rows(results)]
+    assert "cost after epoch 0" in names and "test accuracy" in names
+
+
 # ---------------------------------------------------------------------------------------- Happy House
 
 
