@@ -55,7 +55,7 @@ class WindowGeometry:
         """True when the windows tile the input exactly side by side (stride == kernel, no dilation)."""
         return self.stride == self.kernel and self.dilation == (1, 1)
 
-    def __repr__(self):  # shown by graph pictures as the op's argument
+    def __repr__(self):
         top, bottom, left, right = self.padding
         text = f"kernel={self.kernel}, stride={self.stride}"
         if any(self.padding):
@@ -88,13 +88,13 @@ def same_padding(size, kernel, stride, dilation):
 
 
 def window_geometry(op, input_shape, kernel, stride, padding, dilation, groups=1, weight_shape=None,
-                    max_padding=None):
+                    limit_padding=False):
     """Check the window arguments against a 4-D input shape and return a ``WindowGeometry``.
 
     padding: an int, a pair (each side of H and of W), "valid" (none) or "same" (TensorFlow's SAME for any
     stride: the output has ceil(size / stride) entries; an odd total puts the extra row/column at the
-    bottom/right). ``max_padding``: pooling's limit of half the kernel (PyTorch's rule), so every window
-    holds at least one real element.
+    bottom/right). ``limit_padding``: pooling's limit of an int padding to half the kernel (PyTorch's rule),
+    so every window holds at least one real element.
     """
     kernel = pair(op, "kernel_size", kernel, 1)
     stride = pair(op, "stride", stride, 1)
@@ -111,7 +111,7 @@ def window_geometry(op, input_shape, kernel, stride, padding, dilation, groups=1
     else:
         pad_h, pad_w = pair(op, "padding", padding, 0)
         pads = (pad_h, pad_h, pad_w, pad_w)
-        if max_padding is not None and (pad_h > kernel[0] // 2 or pad_w > kernel[1] // 2):
+        if limit_padding and (pad_h > kernel[0] // 2 or pad_w > kernel[1] // 2):
             raise ValueError(f"{op}: padding {padding!r} must be at most half the kernel size {kernel} (every "
                              "window must contain at least one element of the input)")
     top, bottom, left, right = pads
@@ -136,8 +136,8 @@ def _pad(x, geometry, value=0.0):
     if not (top or bottom or left or right):
         return x
     n, c, h, w = x.shape
-    padded = np.zeros if value == 0 else np.full
-    out = padded((n, c, h + top + bottom, w + left + right), *(() if value == 0 else (value,)), dtype=x.dtype)
+    shape = (n, c, h + top + bottom, w + left + right)
+    out = np.zeros(shape, dtype=x.dtype) if value == 0 else np.full(shape, value, dtype=x.dtype)
     out[:, :, top:top + h, left:left + w] = x
     return out
 

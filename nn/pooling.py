@@ -33,7 +33,7 @@ def _pool_input(op, x):
 
 def _pool_geometry(op, x, kernel_size, stride, padding, dilation=1):
     return window_geometry(op, x.shape, kernel_size, kernel_size if stride is None else stride, padding, dilation,
-                           max_padding=True)
+                           limit_padding=True)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
