@@ -169,15 +169,21 @@ def _fold(patches, geometry):
 
 def _fold_target(dtype, geometry):
     """The (N, C, Hp, Wp) array a fold adds into and, when the windows tile it, its (N, C, Ho, kh, Wo, kw)
-    view (a reshape of a slice: no copy), every element of which a tiling fold writes exactly once."""
+    view (a reshape of a slice: no copy), every element of which a tiling fold writes exactly once.
+
+    Like a convolution's output, the array is stored channel-major ((C, N, Hp, Wp) in memory): the
+    gradients that flow on from it keep that order, which a convolution's backward reads without a copy.
+    """
     n, c = geometry.input_shape[:2]
     (kh, kw), (ho, wo) = geometry.kernel, geometry.output_hw
     hp, wp = geometry.padded_hw
     if not geometry.tiles:
-        return np.zeros((n, c, hp, wp), dtype=dtype), None
+        return np.zeros((c, n, hp, wp), dtype=dtype).transpose(1, 0, 2, 3), None
     covered = (ho * kh, wo * kw) == (hp, wp)
-    padded = (np.empty if covered else np.zeros)((n, c, hp, wp), dtype=dtype)
-    return padded, padded[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
+    padded = (np.empty if covered else np.zeros)((c, n, hp, wp), dtype=dtype).transpose(1, 0, 2, 3)
+    tiles = padded[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
+    assert tiles.base is padded.base  # a view: writing the tiles writes the array
+    return padded, tiles
 
 
 def _offset_slices(padded, geometry):
@@ -293,7 +299,7 @@ def max_pool_kernel(x, geometry):
         winners = rows.argmax(axis=-1)  # argmax returns the first maximum
         return np.take_along_axis(rows, winners[..., None], axis=-1)[..., 0], winners
     offsets = [view for _, view in _offset_slices(padded, geometry)]  # strided views, no copy
-    best = offsets[0].copy()
+    best = offsets[0].copy(order="K")  # keeps a convolution output's channel-major memory order
     winners = np.zeros(best.shape, dtype=np.uint8)
     better = np.empty(best.shape, dtype=bool)
     offset = np.empty(best.shape, dtype=np.uint8)
