@@ -141,7 +141,8 @@ def time_forward_backward(model, batch, data=None):
         X, y, source = rng.random((batch, 3, 64, 64), dtype=np.float32), rng.integers(0, 6, batch), "random images"
     loss_fn = nn.CrossEntropyLoss()
     model.zero_grad()
-    loss_fn(model(Tensor(X)), y).backward()  # warm-up: the gradients exist from here on
+    loss_fn(model(Tensor(X)), y).backward()  # warm-up
+    model.zero_grad()  # as a training step starts: the pass allocates fresh gradients
     tracemalloc.start()
     start = time.perf_counter()
     loss = loss_fn(model(Tensor(X)), y)
