@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import tinygrad_dl.nn.functional as F
 from tinygrad_dl import Tensor, gradgradcheck, nn, no_grad
 from tinygrad_dl.testing import assert_gradients_match
-from nn._conv_ops import same_padding
+from tinygrad_dl.nn._conv_ops import same_padding
 
 # ----------------------------------------------------------------------------------------------------
 # A direct loop implementation, the reference for values
