@@ -15,6 +15,10 @@ from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSof
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .module import LoadResult, Module, ModuleDict, ModuleList, Parameter, Sequential, StateDictError
 from .normalization import BatchNorm1d, LayerNorm
+from .conv import Conv1d, Conv2d
+from .padding import ZeroPad2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .normalization import BatchNorm2d
 
 __all__ = ["functional", "init", "Parameter", "Module", "Sequential", "ModuleList", "LoadResult", "StateDictError",
            "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "Identity", "Flatten", "Dropout",
@@ -38,3 +42,6 @@ from .transformer import (TransformerDecoder, TransformerDecoderLayer, Transform
 __all__ += ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU", "Embedding", "MultiheadAttention",
             "PositionalEncoding", "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
             "TransformerDecoder", "generate_square_subsequent_mask"]
+
+# Course 4: convolutions, pooling, 2-D batch norm and padding (imported above)
+__all__ += ["Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm2d", "ZeroPad2d"]

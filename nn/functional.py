@@ -9,6 +9,9 @@ from tinygrad_dl import Tensor
 
 from . import _ops
 from .multitask import masked_binary_cross_entropy_with_logits  # noqa: F401  (the multi-task loss, in F too)
+from .conv import conv1d, conv2d
+from .padding import pad
+from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -490,3 +493,5 @@ from .attention import attention_weights, positional_encoding, scaled_dot_produc
 from .sparse import embedding, one_hot  # noqa: E402
 
 __all__ += ["one_hot", "embedding", "scaled_dot_product_attention", "attention_weights", "positional_encoding"]
+
+__all__ += ["conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad"]

@@ -46,7 +46,8 @@ def _rng(generator):
 
 
 def fan_in_and_fan_out(shape, op="fan_in_and_fan_out"):
-    """fan_in, fan_out of a weight: (out, in) -> (in, out); (out, in, *kernel) -> (in * k, out * k)."""
+    """fan_in, fan_out of a weight: (out, in) -> (in, out); a convolution's (C_out, C_in/groups, kH, kW) ->
+    (C_in/groups * kH * kW, C_out * kH * kW), PyTorch's rule (Keras' glorot fans too, for groups=1)."""
     if len(shape) < 2:
         raise ValueError(f"nn.init.{op}: fan in and fan out need a weight with at least 2 axes, got shape "
                          f"{tuple(shape)}")

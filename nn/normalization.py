@@ -95,3 +95,19 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch normalisation of (N, C, H, W) inputs per channel, over the batch and every position (the
+    course's Keras ``BatchNormalization(axis=3)`` on NHWC). Parameters ``weight``/``bias`` (C,) and buffers
+    ``running_mean``/``running_var`` (C,) as ``BatchNorm1d``; one graph node (``_ops.AffineNormalize``).
+
+    Keras' defaults differ: its ``momentum=0.99`` is ``momentum=0.01`` here, and its ``epsilon`` is 1e-3.
+    """
+
+    def forward(self, x):
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm2d({self.num_features}): expected input (N, {self.num_features}, H, W), got "
+                             f"shape {x.shape}")
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            training=self.training, momentum=self.momentum, eps=self.eps)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["plot_costs", "plot_cost_histories", "plot_learning_curves", "plot_decision_boundary",
-           "plot_attention_map", "DPI", "PALETTE"]
+           "plot_attention_map", "plot_images", "DPI", "PALETTE"]
 
 DPI = 150
 # Okabe & Ito's colour-blind-safe palette: blue, vermillion, bluish green, orange, reddish purple, sky blue, ...
@@ -160,6 +160,24 @@ def plot_decision_boundary(predict, X, Y, path, title, xlim=None, ylim=None, res
     ax.set(title=title, xlabel="x1", ylabel="x2", xlim=(x_min, x_max), ylim=(y_min, y_max))
     # below the axes: inside, the legend would hide points
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False, fontsize=8)
+    return _save(fig, plt, path)
+
+
+def plot_images(images, path, titles=None, title=None, size=3.5):
+    """A row of images side by side: (H, W, 3) RGB or (H, W) grayscale arrays, uint8 (0..255) or floats
+    (clipped to [0, 1]). ``titles``: one caption per image. Writes a PNG and returns its path."""
+    plt = _pyplot()
+    images = [np.asarray(image) for image in images]
+    fig, axes = plt.subplots(1, len(images), figsize=(size * len(images) * 4 / 3, size), squeeze=False)
+    for i, (ax, image) in enumerate(zip(axes[0], images)):
+        if image.dtype.kind == "f":
+            image = np.clip(image, 0, 1)
+        ax.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
+        ax.set_axis_off()
+        if titles is not None:
+            ax.set_title(titles[i])
+    if title:
+        fig.suptitle(title)
     return _save(fig, plt, path)
 
 

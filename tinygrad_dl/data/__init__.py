@@ -12,10 +12,13 @@ from .course import (course_data_dir, load_cat_dataset, load_circles_dataset, lo
                      make_moons_course)
 from .loader import DataLoader, Dataset, TensorDataset, default_collate
 from .minibatch import random_mini_batches
+from .vision import (load_digit_images, load_happy_dataset, load_happy_images, load_signs_images,  # Course 4
+                     load_style_images, stratified_folds, stratified_split, to_nchw)
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "random_mini_batches", "course_data_dir",
            "load_cat_dataset", "load_football_dataset", "load_signs_dataset", "make_flower", "make_circles_course",
            "load_circles_dataset", "make_moons_course", "load_moons_dataset", "load_digits_dataset"]
+__all__ += vision.__all__
 
 # Course 3: digits seen by a camera, framed digits and multi-label digit properties
 from .strategy_sets import camera_style, digit_properties, frame_digits, hide_labels, load_camera_digits  # noqa: E402
