@@ -49,10 +49,16 @@ def accuracy(model, X, y):
     return float(np.mean(outputs.argmax(axis=1) == y))
 
 
+def running_statistics(model):
+    """The batch norms' running means and variances: the buffers Keras counts as non-trainable parameters
+    (``num_batches_tracked``, PyTorch's step counter, has no Keras twin and is not counted)."""
+    return [(name, b) for name, b in model.named_buffers() if name.rsplit(".", 1)[-1] in ("running_mean", "running_var")]
+
+
 def count_parameters(model):
-    """(all parameters and buffers, trainable parameters): Keras' "Total params" and "Trainable params"."""
+    """(parameters + running statistics, trainable parameters): Keras' "Total params" and "Trainable params"."""
     trainable = sum(p.size for p in model.parameters())
-    return trainable + sum(b.size for b in model.buffers()), trainable
+    return trainable + sum(b.size for _, b in running_statistics(model)), trainable
 
 
 def forward_shapes(model, input_shape):

@@ -23,7 +23,7 @@ from tinygrad_dl import nn, optim
 from tinygrad_dl.data import load_happy_images, stratified_split
 from tinygrad_dl.plot import plot_cost_histories
 
-from ._cnn import accuracy, count_parameters, forward_shapes, train_epochs
+from ._cnn import accuracy, count_parameters, forward_shapes, running_statistics, train_epochs
 from .common import make_parser, output_dir, run_and_report
 
 NAME = "happy_house"
@@ -55,7 +55,7 @@ def run(num_epochs=EPOCHS, data=None, quiet=True, out=None):
     model = happy_model()
     total, trainable = count_parameters(model)
     results = {"total parameters": total, "trainable parameters": trainable,
-               "buffers": [(name, b.size) for name, b in model.named_buffers()],
+               "buffers": [(name, b.size) for name, b in running_statistics(model)],
                "shapes": forward_shapes(model, (1, 3, 64, 64)), "train size": len(train), "held-out size": len(held_out)}
     optimizer = optim.Adam(model.parameters(), lr=0.001)
     targets = y[:, None].astype(np.float32)  # one logit per image

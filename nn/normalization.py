@@ -1,4 +1,4 @@
-"""BatchNorm1d and LayerNorm (the computation is one graph node each, see ``_ops.AffineNormalize``)."""
+"""BatchNorm1d, BatchNorm2d and LayerNorm (the computation is one graph node each, see ``_ops.AffineNormalize``)."""
 import numpy as np
 
 from . import functional as F
@@ -100,14 +100,15 @@ class LayerNorm(Module):
 class BatchNorm2d(BatchNorm1d):
     """Batch normalisation of (N, C, H, W) inputs per channel, over the batch and every position (the
     course's Keras ``BatchNormalization(axis=3)`` on NHWC). Parameters ``weight``/``bias`` (C,) and buffers
-    ``running_mean``/``running_var`` (C,) as ``BatchNorm1d``; one graph node (``_ops.AffineNormalize``).
+    ``running_mean``/``running_var`` (C,) and ``num_batches_tracked``, the arguments and training/eval rules of
+    ``BatchNorm1d``; one graph node (``_ops.AffineNormalize``).
 
     Keras' defaults differ: its ``momentum=0.99`` is ``momentum=0.01`` here, and its ``epsilon`` is 1e-3.
     """
 
-    def forward(self, x):
+    _expected_ndims = (4,)
+
+    def _check_input(self, x):
         if x.ndim != 4 or x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm2d({self.num_features}): expected input (N, {self.num_features}, H, W), got "
                              f"shape {x.shape}")
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=self.training, momentum=self.momentum, eps=self.eps)

@@ -327,7 +327,7 @@ def test_batchnorm2d_normalises_each_channel_over_batch_and_positions():
                            bn.weight.data, bn.bias.data)
     with pytest.raises(ValueError, match=r"BatchNorm2d\(3\): expected input \(N, 3, H, W\), got shape \(4, 3, 5\)"):
         bn(Tensor(x[:, :, :, 0]))
-    assert [name for name, _ in bn.named_buffers()] == ["running_mean", "running_var"]
+    assert [name for name, _ in bn.named_buffers()] == ["running_mean", "running_var", "num_batches_tracked"]
 
 
 # ----------------------------------------------------------------------------------------------------
