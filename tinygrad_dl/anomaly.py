@@ -128,7 +128,7 @@ def _non_finite(array):
 def after_forward(ctx, inputs, arrays, result):
     """Record the op's creation line on its node and check its output."""
     site = user_site()
-    ctx.creation_site = site
+    ctx._creation_site = site
     bad = _non_finite(result.data)
     if bad is None:
         return

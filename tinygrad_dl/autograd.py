@@ -143,7 +143,7 @@ class Function:
     # Defaults read from the class until a node sets its own (saves work on the hot path of every op).
     saved_tensors = ()  # None once a backward without retain_graph has freed them
     scope = None
-    creation_site = None  # "file.py:12 in fn", recorded in anomaly mode
+    _creation_site = None
     _retains_output_grad = False
 
     def save_for_backward(self, *arrays):
@@ -160,6 +160,11 @@ class Function:
     @property
     def name(self):
         return type(self).__name__
+
+    @property
+    def creation_site(self):
+        """``"file.py:12 in fn"``: the line that created this op, recorded in anomaly mode (else None)."""
+        return self._creation_site
 
     def __repr__(self):
         where = f" at {self.creation_site}" if self.creation_site else ""

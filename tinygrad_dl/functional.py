@@ -146,9 +146,10 @@ def concatenate(tensors, axis=0, *, dim=None):
                                                                                 dim, 0))
 
 
-def cat(tensors, dim=0, *, axis=None):
-    """PyTorch's name for ``concatenate``."""
-    return Concatenate.apply(*_tensor_list("cat", tensors), axis=_pick("cat", "dim", dim, "axis", axis, 0))
+def cat(tensors, dim=None, *, axis=None):
+    """PyTorch's name for ``concatenate`` (along ``dim``, default 0)."""
+    dim = _pick("cat", "dim", dim, "axis", axis)
+    return Concatenate.apply(*_tensor_list("cat", tensors), axis=0 if dim is None else dim)
 
 
 def stack(tensors, axis=0, *, dim=None):

@@ -64,7 +64,9 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        # keep only what the backward reads: b for a's gradient, a for b's (so changing the other is fine)
+        ctx.saved_tensors = (a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod
@@ -77,7 +79,7 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.saved_tensors = (a if ctx.needs_input_grad[1] else None, b)
         return a / b
 
     @staticmethod
@@ -165,7 +167,9 @@ class MatMul(Function):
     def forward(ctx, a, b):
         if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ValueError("matmul does not take 0-d operands; use * for scalars")
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx._ndims = (np.ndim(a), np.ndim(b))  # underscore: bookkeeping, not an argument to show
+        ctx.saved_tensors = (a if need_b else None, b if need_a else None)  # b for a's gradient, a for b's
         try:
             return a @ b
         except ValueError:
@@ -178,14 +182,15 @@ class MatMul(Function):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        if a.ndim == 1 and b.ndim == 1:  # dot product: grad is a scalar
+        a_ndim, b_ndim = ctx._ndims
+        if a_ndim == 1 and b_ndim == 1:  # dot product: grad is a scalar
             return (grad * b if need_a else None), (grad * a if need_b else None)
-        if a.ndim == 1:  # (k,) @ (..., k, n): treat a as a row
+        if a_ndim == 1:  # (k,) @ (..., k, n): treat a as a row
             grad_row = grad[..., None, :]
             grad_a = (grad_row @ b.swapaxes(-1, -2))[..., 0, :] if need_a else None
             grad_b = a[:, None] @ grad_row if need_b else None
             return grad_a, grad_b
-        if b.ndim == 1:  # (..., m, k) @ (k,): treat b as a column
+        if b_ndim == 1:  # (..., m, k) @ (k,): treat b as a column
             grad_col = grad[..., None]
             grad_a = grad_col @ b[None, :] if need_a else None
             grad_b = (a.swapaxes(-1, -2) @ grad_col)[..., 0] if need_b else None
@@ -443,8 +448,10 @@ def softmax_array(x, axis=-1):
 
 
 def log_softmax_array(x, axis=-1):
-    """x - logsumexp(x) on an ndarray."""
-    return x - logsumexp_array(x, axis=axis, keepdims=True)
+    """x - logsumexp(x) on an ndarray, as (x - max) - log(sum(exp(x - max))) (rows of -inf stay -inf)."""
+    shift = np.max(x, axis=axis, keepdims=True)
+    shifted = x - np.where(np.isfinite(shift), shift, 0)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 class Norm(Function):
@@ -455,7 +462,7 @@ class Norm(Function):
     def forward(ctx, x, axis=None, keepdims=False):
         axis = _reduction_setup(ctx, x, axis, keepdims)
         kept = np.sqrt(np.sum(x * x, axis=axis, keepdims=True))
-        ctx.zero = kept == 0
+        ctx._zero = kept == 0
         out = _saved_output(kept.reshape(ctx.out_shape))
         ctx.save_for_backward(x, out)
         return out
@@ -464,8 +471,8 @@ class Norm(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         kept = out.reshape(ctx.kept_shape)
-        if ctx.zero.any():
-            kept = G.where(ctx.zero, 1, kept)  # x is 0 wherever the norm is: the gradient there is 0 / 1
+        if ctx._zero.any():
+            kept = G.where(ctx._zero, 1, kept)  # x is 0 wherever the norm is: the gradient there is 0 / 1
         return grad.reshape(ctx.kept_shape) * x / kept
 
 

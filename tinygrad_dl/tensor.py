@@ -387,8 +387,9 @@ class Tensor:
     def transpose(self, *axes):
         """Permute the axes (reverse them when no axes or None is given), like ndarray.transpose.
 
-        NumPy's meaning, not PyTorch's: ``transpose(1, 0, 2)`` is a full permutation. For PyTorch's
-        ``transpose(dim0, dim1)`` (swap two axes) use ``swapaxes(dim0, dim1)``; on 2-D tensors both agree."""
+        NumPy's meaning, not PyTorch's: the axes are a full permutation, so on a 2-D tensor
+        ``transpose(1, 0)`` swaps and ``transpose(0, 1)`` changes nothing. For PyTorch's ``transpose(dim0, dim1)``
+        (swap two axes) use ``swapaxes(dim0, dim1)``, or ``.T``."""
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
         return Transpose.apply(self, axes=tuple(axes) if axes else None)
