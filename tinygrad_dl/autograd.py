@@ -187,7 +187,7 @@ class Function:
             elif x is None or isinstance(x, _PASS_THROUGH):
                 arrays.append(x)
             else:
-                arrays.append(_operand_array(cls, x))
+                arrays.append(_operand_array(cls, x, inputs))
             parents.append(None)
             needs.append(False)
         ctx = object.__new__(cls)
@@ -199,10 +199,7 @@ class Function:
             raise _op_error(cls, err, arrays) from None
         result = object.__new__(Tensor)  # grad, name and the rest keep their class-level defaults
         result.data = out if type(out) is _ndarray else _output_array(cls, out)
-        if record:
-            if result.data.dtype.kind != "f":
-                raise TypeError(f"{_label(cls)}: produced a {result.data.dtype} tensor from inputs that require "
-                                "grad; a differentiable op must return floating-point values")
+        if record and result.data.dtype.kind == "f":  # integer/bool results are constants (as in PyTorch)
             ctx.parents = tuple(parents)
             ctx.sequence_number = next(_node_counter)  # creation order: a topological order for backward
             scope = _scopes.current
@@ -230,16 +227,17 @@ def _label(op):
     return cls.op_name or cls.__name__.lower()
 
 
-def _operand_array(op, value):
+def _operand_array(op, value, inputs):
     """A non-Tensor operand (a list, a nested list...) as an array of numbers, or a clear error."""
+    described = _describe_inputs([x.data if isinstance(x, Tensor) else x for x in inputs])
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as err:
         raise ValueError(f"{_label(op)}: the operand {_short_repr(value)} is not an array of numbers ({err}); "
-                         "nested lists must all have the same length") from None
+                         f"nested lists must all have the same length (inputs: {described})") from None
     if array.dtype.kind not in "biufc":
         raise TypeError(f"{_label(op)}: unsupported operand {_short_repr(value)} of type {type(value).__name__}; "
-                        "operands are Tensors, NumPy arrays, numbers or lists of numbers")
+                        f"operands are Tensors, NumPy arrays, numbers or lists of numbers (inputs: {described})")
     return array
 
 

@@ -133,10 +133,13 @@ def _tensor_list(op, tensors):
                            else ""))
     items = []
     for i, item in enumerate(tensors):
-        if item is None or isinstance(item, (str, bytes)):
-            raise TypeError(f"{op}: item {i} is {_short(item)}; every item must be a tensor (shapes so far: "
-                            f"{[t.shape for t in items]})")
-        items.append(_t(item, op))
+        try:
+            if item is None or isinstance(item, (str, bytes)):
+                raise TypeError(f"{_short(item)} is not a tensor")
+            items.append(_t(item, op))
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{op}: item {i} is {_short(item)}; every item must be a tensor (shapes so far: "
+                            f"{[t.shape for t in items]}): {err}") from None
     return items
 
 
@@ -165,7 +168,7 @@ def split(x, indices_or_sections, axis=0, *, dim=None):
     x = _t(x, "split")
     if x.ndim == 0:
         raise ValueError("split: cannot split a 0-d tensor (it has no axis)")
-    axis = _check_axis("split", _pick("split", "axis", axis, "dim", dim, 0), x.ndim)
+    axis = _check_axis("split", _pick("split", "axis", axis, "dim", dim, 0), x.shape)
     length = x.shape[axis]
     if isinstance(indices_or_sections, (numbers.Integral, np.integer)) and not isinstance(indices_or_sections, bool):
         sections = int(indices_or_sections)
@@ -240,8 +243,9 @@ def ones(*shape, dtype=DEFAULT_DTYPE, requires_grad=False):
 def full(shape, fill_value, dtype=DEFAULT_DTYPE, requires_grad=False):
     shape = _checked_shape("full", (shape,) if not isinstance(shape, (tuple, list)) else (tuple(shape),))
     fill_value = _number("full", "fill_value", fill_value)
+    dtype = checked_dtype("full", dtype)
     try:
-        array = np.full(shape, fill_value, dtype=checked_dtype("full", dtype))
+        array = np.full(shape, fill_value, dtype=dtype)
     except (TypeError, ValueError) as err:
         raise ValueError(f"full: cannot fill shape {shape} with {_short(fill_value)}: {err}") from None
     return _made("full", array, requires_grad)
@@ -272,13 +276,18 @@ def rand(*shape, dtype=DEFAULT_DTYPE, requires_grad=False, generator=None):
 
 def arange(start, stop=None, step=1, dtype=DEFAULT_DTYPE, requires_grad=False):
     for name, value in (("start", start), ("stop", stop), ("step", step)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number))):
+        if (value is not None or name != "stop") and (isinstance(value, bool) or
+                                                      not isinstance(value, (numbers.Real, np.number))):
             raise TypeError(f"arange: {name} must be a real number, got {_short(value)}")
         if value is not None and not np.isfinite(value):
             raise ValueError(f"arange: {name} must be finite, got {value}")
     if step == 0:
         raise ValueError(f"arange: step must not be zero (start={start}, stop={stop})")
-    return _made("arange", np.arange(start, stop, step, dtype=checked_dtype("arange", dtype)), requires_grad)
+    try:
+        array = np.arange(start, stop, step, dtype=checked_dtype("arange", dtype))
+    except (ValueError, MemoryError) as err:
+        raise ValueError(f"arange: cannot make arange({start}, {stop}, {step}): {err}") from None
+    return _made("arange", array, requires_grad)
 
 
 def eye(n, m=None, dtype=DEFAULT_DTYPE, requires_grad=False):
@@ -298,6 +307,7 @@ def ones_like(t, dtype=None, requires_grad=False):
 
 def full_like(t, fill_value, dtype=None, requires_grad=False):
     t = _t(t, "full_like")
+    _number("full_like", "fill_value", fill_value)
     dtype = t.dtype if dtype is None else checked_dtype("full_like", dtype)
     return full(t.shape, fill_value, dtype=dtype, requires_grad=requires_grad)
 

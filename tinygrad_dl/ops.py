@@ -150,10 +150,10 @@ class Minimum(Function):
 class Where(Function):
     @staticmethod
     def forward(ctx, a, b, condition):
-        condition = np.asarray(condition)
-        if condition.dtype.kind not in "biuf":
+        mask = np.asarray(condition)
+        if mask.dtype.kind not in "biuf":
             raise TypeError(f"the condition must be a boolean array or tensor, got {condition!r:.60}")
-        ctx.condition = condition.astype(bool, copy=False)
+        ctx.condition = mask.astype(bool, copy=False)
         return np.where(ctx.condition, a, b)
 
     @staticmethod
@@ -165,6 +165,8 @@ class Where(Function):
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
+        if a is None or b is None:
+            raise TypeError("matmul takes two tensors, got None")
         if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ValueError("matmul does not take 0-d operands; use * for scalars")
         need_a, need_b = ctx.needs_input_grad
@@ -356,9 +358,16 @@ class AsType(Function):
 # Reductions (axis: None, an int or a tuple, negative allowed; keepdims like NumPy)
 
 
+def _axes(axis, ndim):
+    """``axis`` (an int or a tuple of ints) as a tuple of non-negative axes; out of range is an AxisError."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer, tuple, list)):
+        raise TypeError(f"axis must be None, an integer or a tuple of integers, got {axis!r}")
+    return normalize_axis_tuple(axis, ndim)
+
+
 def _reduction_setup(ctx, x, axis, keepdims):
     """Store the normalised axes and the shape the gradient takes before broadcasting back."""
-    ctx.axis = None if axis is None else normalize_axis_tuple(axis, x.ndim)
+    ctx.axis = None if axis is None else _axes(axis, x.ndim)
     ctx.keepdims = keepdims
     ctx.input_shape = x.shape
     axes = range(x.ndim) if ctx.axis is None else ctx.axis
@@ -416,13 +425,19 @@ class Min(Function):
     backward = Max.backward
 
 
+def _check_ddof(ctx, ddof):
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, float, np.integer, np.floating)):
+        raise TypeError(f"ddof must be a number, got {ddof!r}")
+    if ctx.count - ddof <= 0:
+        raise ValueError(f"ddof={ddof} needs more than {ddof} values, got {ctx.count}")
+    ctx.ddof = ddof
+
+
 class Var(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, ddof=0):
         axis = _reduction_setup(ctx, x, axis, keepdims)
-        ctx.ddof = ddof
-        if ctx.count - ddof <= 0:
-            raise ValueError(f"variance with ddof={ddof} needs more than {ddof} values, got {ctx.count}")
+        _check_ddof(ctx, ddof)
         ctx.save_for_backward(x)
         return np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
@@ -431,6 +446,24 @@ class Var(Function):
         (x,) = ctx.saved_tensors
         centered = x - x.mean(axis=ctx.axis, keepdims=True)
         return grad.reshape(ctx.kept_shape) * centered * (2.0 / (ctx.count - ctx.ddof))
+
+
+class Std(Function):
+    """sqrt(var): one node. Its gradient (x - mean) / ((n - ddof) std) is infinite where std is 0."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False, ddof=0):
+        axis = _reduction_setup(ctx, x, axis, keepdims)
+        _check_ddof(ctx, ddof)
+        out = _saved_output(np.std(x, axis=axis, keepdims=keepdims, ddof=ddof))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        centered = x - x.mean(axis=ctx.axis, keepdims=True)
+        return grad.reshape(ctx.kept_shape) * centered / (out.reshape(ctx.kept_shape) * (ctx.count - ctx.ddof))
 
 
 def logsumexp_array(x, axis=None, keepdims=False):
@@ -493,7 +526,7 @@ class LogSumExp(Function):
 
 def _softmax_axis(x, axis):
     """The softmax axis (an int or a tuple), normalised: an out-of-range axis fails here, named."""
-    return normalize_axis_tuple(axis, np.ndim(x))
+    return _axes(axis, np.ndim(x))
 
 
 class Softmax(Function):
@@ -596,6 +629,8 @@ class Pad(Function):
         widths = np.asarray(pad_width)
         if widths.dtype.kind not in "iu" or widths.ndim > 2:
             raise TypeError(f"pad_width must be integers: one (before, after) pair, or one per axis; got {pad_width!r}")
+        if np.asarray(constant_values).dtype.kind not in "biuf":
+            raise TypeError(f"constant_values must be a number, got {constant_values!r}")
         widths = np.broadcast_to(widths, (x.ndim, 2))
         if (widths < 0).any():
             raise ValueError(f"pad widths must be >= 0, got {pad_width}")

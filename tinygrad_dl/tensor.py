@@ -67,7 +67,7 @@ def _pick(op, numpy_name, numpy_value, torch_name, torch_value, default=None):
     """One argument spelled two ways (NumPy's ``axis``, PyTorch's ``dim``): the one given, or a clear error."""
     if torch_value is None:
         return numpy_value
-    if numpy_value is not default and numpy_value is not torch_value:
+    if numpy_value is not default:
         raise TypeError(f"{op}: got both {numpy_name}= and {torch_name}= (PyTorch's name for the same argument); "
                         "pass one of them")
     return torch_value
@@ -86,13 +86,15 @@ def _numpy_call(op, tensor, fn, *args, **kwargs):
         raise autograd._op_error(op, err, [tensor.data]) from None
 
 
-def _check_axis(op, axis, ndim, name="axis"):
-    """``axis`` as a non-negative int, or an AxisError (both a ValueError and an IndexError) naming ``op``."""
+def _check_axis(op, axis, shape, name="axis", extra=0):
+    """``axis`` as a non-negative int for a tensor of ``shape`` (with ``extra`` more axes allowed, as
+    expand_dims has), or an AxisError (both a ValueError and an IndexError) naming ``op`` and the shape."""
+    ndim = len(shape) + extra
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{op}: {name} must be an integer, got {_short(axis)}")
+        raise TypeError(f"{op}: {name} must be an integer, got {_short(axis)} (tensor of shape {shape})")
     if not -ndim <= axis < ndim:
-        raise np.exceptions.AxisError(f"{op}: {name} {axis} is out of range for a tensor with {ndim} "
-                                      f"ax{'is' if ndim == 1 else 'es'} (valid: {-ndim} to {ndim - 1})")
+        raise np.exceptions.AxisError(f"{op}: {name} {axis} is out of range for a tensor of shape {shape} (valid: "
+                                      f"{-ndim} to {ndim - 1})")
     return int(axis) % ndim
 
 
@@ -219,7 +221,7 @@ class Tensor:
 
     def __len__(self):
         if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise TypeError("len: a 0-d tensor (shape ()) has no length")
         return len(self.data)
 
     def __iter__(self):
@@ -265,13 +267,14 @@ class Tensor:
     def matmul(self, other): return MatMul.apply(self, other)
 
     def __setitem__(self, index, value):
-        raise TypeError("Tensor does not support item assignment (it would break the recorded graph); build the "
-                        "new tensor with where(), concatenate() or pad() instead")
+        raise TypeError(f"setitem: Tensor does not support item assignment (it would break the recorded graph; "
+                        f"tensor of shape {self.data.shape}); build the new tensor with where(), concatenate() or "
+                        "pad(), or write into .data under no_grad() (untracked)")
 
     # comparisons are not differentiable: they return plain (bool) tensors
-    def _compare(self, other, ufunc, op):
+    def _compare(self, other, ufunc, op, ordering=True):
         other = other.data if isinstance(other, Tensor) else other
-        if other is None or isinstance(other, (str, bytes)):
+        if ordering and (other is None or isinstance(other, (str, bytes))):
             raise TypeError(f"{op}: cannot compare a tensor of shape {self.data.shape} with {_short(other)}")
         return Tensor(_numpy_call(op, self, ufunc, other))
 
@@ -279,8 +282,9 @@ class Tensor:
     def __le__(self, other): return self._compare(other, np.less_equal, "less_equal")
     def __gt__(self, other): return self._compare(other, np.greater, "greater")
     def __ge__(self, other): return self._compare(other, np.greater_equal, "greater_equal")
-    def __eq__(self, other): return self._compare(other, np.equal, "equal")
-    def __ne__(self, other): return self._compare(other, np.not_equal, "not_equal")
+    # == and != keep NumPy's meaning: elementwise, and simply False/True against None or a string
+    def __eq__(self, other): return self._compare(other, np.equal, "equal", ordering=False)
+    def __ne__(self, other): return self._compare(other, np.not_equal, "not_equal", ordering=False)
 
     # -- elementwise functions --------------------------------------------------------------------
     def exp(self): return Exp.apply(self)
@@ -344,7 +348,7 @@ class Tensor:
         """sqrt(var): ``ddof=0`` by default like NumPy (PyTorch's default is correction=1: pass ddof=1)."""
         axis, keepdims = _axes("std", axis, keepdims, dim, keepdim)
         ddof = _pick("std", "ddof", ddof, "correction", correction, 0)
-        return Var.apply(self, axis=axis, keepdims=keepdims, ddof=ddof).sqrt()
+        return Std.apply(self, axis=axis, keepdims=keepdims, ddof=ddof)
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         if dim is not None or keepdim is not None:
@@ -409,7 +413,7 @@ class Tensor:
         axis = _pick("squeeze", "axis", axis, "dim", dim)
         if axis is not None:
             for a in (axis if isinstance(axis, tuple) else (axis,)):
-                a = _check_axis("squeeze", a, self.data.ndim)
+                a = _check_axis("squeeze", a, self.data.shape)
                 if self.data.shape[a] != 1:
                     raise ValueError(f"squeeze: cannot squeeze axis {a} of a tensor of shape {self.data.shape}: its "
                                      f"size is {self.data.shape[a]}, not 1")
@@ -420,7 +424,7 @@ class Tensor:
 
     def unsqueeze(self, dim):
         """PyTorch's name for ``expand_dims``: a new axis of size 1 at ``dim``."""
-        _check_axis("unsqueeze", dim, self.data.ndim + 1, "dim")
+        _check_axis("unsqueeze", dim, self.data.shape, "dim", extra=1)
         return Reshape.apply(self, shape=np.expand_dims(self.data, dim).shape)
 
     def flatten(self, start_axis=0, end_axis=-1, *, start_dim=None, end_dim=None):
@@ -429,11 +433,11 @@ class Tensor:
         end_axis = _pick("flatten", "end_axis", end_axis, "end_dim", end_dim, -1)
         shape = self.data.shape
         if not shape:
-            _check_axis("flatten", start_axis, 1, "start_axis")
-            _check_axis("flatten", end_axis, 1, "end_axis")
+            _check_axis("flatten", start_axis, shape, "start_axis", extra=1)
+            _check_axis("flatten", end_axis, shape, "end_axis", extra=1)
             return self.reshape(1)
-        start = _check_axis("flatten", start_axis, len(shape), "start_axis")
-        end = _check_axis("flatten", end_axis, len(shape), "end_axis")
+        start = _check_axis("flatten", start_axis, shape, "start_axis")
+        end = _check_axis("flatten", end_axis, shape, "end_axis")
         if start > end:
             raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} in a tensor of shape "
                              f"{shape}")
@@ -442,11 +446,11 @@ class Tensor:
 
     def broadcast_to(self, shape):
         shape = (shape,) if isinstance(shape, (int, np.integer)) else shape
-        try:
-            shape = tuple(shape)
-        except TypeError:
-            raise TypeError(f"broadcast_to: shape must be a tuple of integers, got {_short(shape)}") from None
-        return BroadcastTo.apply(self, shape=shape)
+        if not isinstance(shape, (tuple, list)) or any(isinstance(n, bool) or not isinstance(n, (int, np.integer))
+                                                       for n in shape):
+            raise TypeError(f"broadcast_to: shape must be a tuple of integers, got {_short(shape)} (tensor of shape "
+                            f"{self.data.shape})")
+        return BroadcastTo.apply(self, shape=tuple(shape))
 
     def pad(self, pad_width, constant_values=0):
         return Pad.apply(self, pad_width=pad_width, constant_values=constant_values)
@@ -573,8 +577,11 @@ def _norm_order(tensor, ord, p, axis):  # noqa: A002
             raise ValueError(f"norm: ord={ord!r} takes one or two axes, got axis={axis}; use p= for the entrywise "
                              "norm over more")
         order = 2 if ord in (None, "fro") else ord
-    if isinstance(order, bool) or not isinstance(order, (int, float, np.integer, np.floating)) or not order > 0:
-        raise ValueError(f"norm: the order must be a positive number or inf, got {order!r}")
+    if isinstance(order, bool) or not isinstance(order, (int, float, np.integer, np.floating)):
+        raise TypeError(f"norm: the order must be a number, got {order!r} (tensor of shape {tensor.shape})")
+    if not order > 0:
+        raise ValueError(f"norm: the order must be a positive number or inf, got {order!r} (tensor of shape "
+                         f"{tensor.shape})")
     return float(order)
 
 
@@ -591,4 +598,4 @@ def _vector_norm(tensor, order, axis, keepdims):
 
 from .ops import (Abs, Add, AsType, BroadcastTo, Clip, Div, Exp, Expm1, GetItem, Log, Log1p, LogSoftmax,  # noqa: E402
                   LogSumExp, MatMul, Max, Maximum, Mean, Min, Minimum, Mul, Neg, Norm, Pad, Pow, ReLU, Reshape,
-                  Sigmoid, Softmax, Sqrt, Sub, Sum, SwapAxes, Tanh, Transpose, Var)
+                  Sigmoid, Softmax, Sqrt, Std, Sub, Sum, SwapAxes, Tanh, Transpose, Var)
