@@ -173,6 +173,8 @@ CASES += [
     row("pad", lambda t, width: t.pad(width), st.sampled_from([1.5, "1", [0.5, 1.0]]), TypeError),
     row("pad", lambda t, n: t.pad([(1, 1)] * (t.ndim + n)), st.integers(1, 3), ValueError),
     row("pad", lambda t, value: t.pad(1, constant_values=value), st.sampled_from(["a", None, object()]), TypeError),
+    row("pad", lambda t, width: t.sum().pad(width), st.integers(0, 2), ValueError, mentions_shape=False,
+        mentions=lambda t, b: "0-d"),
     row("getitem", lambda t, i: t[t.shape[0] + i], st.integers(0, 5), IndexError),
     row("getitem", lambda t, i: t[-t.shape[0] - 1 - i], st.integers(0, 5), IndexError),
     row("getitem", lambda t, i: t[i], st.sampled_from([1.5, "a", object(), (0.5,)]), IndexError),

@@ -84,14 +84,25 @@ def _library_folders():
     return tuple(folder + os.sep for folder in folders)
 
 
+_is_library_file = {}  # code filename -> True when it belongs to tinygrad_dl (or contextlib's decorator glue)
+
+
+def _in_library(filename):
+    known = _is_library_file.get(filename)
+    if known is None:
+        path = os.path.abspath(filename)
+        known = path.startswith(_library_folders()) or os.path.basename(path) == "contextlib.py"
+        _is_library_file[filename] = known
+    return known
+
+
 def user_site():
     """``"file.py:12 in fn"`` for the innermost frame outside tinygrad_dl (the line that created the op)."""
-    library = _library_folders()
     frame = sys._getframe(1)
     while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(library) and "contextlib" not in os.path.basename(filename):
-            return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+        code = frame.f_code
+        if not _in_library(code.co_filename):
+            return f"{code.co_filename}:{frame.f_lineno} in {code.co_name}"
         frame = frame.f_back
     return None
 

@@ -35,9 +35,11 @@ def is_grad_enabled():
 class _SetGradMode(contextlib.ContextDecorator):
     """Context manager and decorator that switches graph recording on or off inside its block."""
 
+    __slots__ = ("_enabled", "_previous")
+
     def __init__(self, enabled):
         self._enabled = enabled
-        self._previous = []
+        self._previous = []  # a stack: one object may be entered again while active (a recursive decorated call)
 
     def __enter__(self):
         self._previous.append(_grad_mode.enabled)
@@ -80,16 +82,20 @@ class name_scope:
             scores = q @ k.T
     """
 
-    __slots__ = ("name", "_outer")
+    __slots__ = ("name", "_outer", "_last_outer", "_last_inner")
 
     def __init__(self, name):
         self.name = str(name)
         self._outer = []  # a stack, so one scope object can be entered again while active (recursion)
+        self._last_outer = self._last_inner = None  # the tuple made last time, reused when the outer scope is the same
 
     def __enter__(self):
         outer = _scopes.current
         self._outer.append(outer)
-        _scopes.current = (outer + (self.name,)) if outer else (self.name,)
+        if outer is not self._last_outer or self._last_inner is None:
+            self._last_outer = outer
+            self._last_inner = (outer + (self.name,)) if outer else (self.name,)
+        _scopes.current = self._last_inner
         return self
 
     def __exit__(self, *exc):
@@ -173,7 +179,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         """Run ``forward`` on the inputs' arrays; when grad mode is on and an input requires grad, record the node."""
-        # This is the hot path of every operation: plain loops, no helper calls.
+        # The hot path of every op with several inputs: plain loops (Tensor methods use the unrolled twins below).
         arrays = []
         parents = []  # the input Tensor where it requires grad, else None
         needs = []
@@ -190,32 +196,72 @@ class Function:
                 arrays.append(_operand_array(cls, x, inputs))
             parents.append(None)
             needs.append(False)
-        ctx = object.__new__(cls)
+        ctx = _new(cls)
         record = True in needs and _grad_mode.enabled
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as err:
             raise _op_error(cls, err, arrays) from None
-        result = object.__new__(Tensor)  # grad, name and the rest keep their class-level defaults
-        result.data = out if type(out) is _ndarray else _output_array(cls, out)
-        if record and result.data.dtype.kind == "f":  # integer/bool results are constants (as in PyTorch)
-            ctx.parents = tuple(parents)
-            ctx.sequence_number = next(_node_counter)  # creation order: a topological order for backward
-            scope = _scopes.current
-            if scope is not None:
-                ctx.scope = scope
-            ctx._output_ref = _weak_reference(result)
-            result.requires_grad = True
-            result.grad_fn = ctx
-        if _anomaly_enabled:
-            anomaly.after_forward(ctx, inputs, arrays, result)
-        return result
+        return _output(cls, ctx, out, tuple(parents) if record else None, inputs, arrays)
+
+
+def apply_unary(cls, x, kwargs=None):
+    """``cls.apply(x, **kwargs)`` for a Tensor ``x``, unrolled (Tensor's methods call it: a third less overhead)."""
+    ctx = _new(cls)
+    record = x.requires_grad and _grad_mode.enabled
+    ctx.needs_input_grad = _ONE_GRAD if record else _NO_GRAD
+    data = x.data
+    try:
+        out = cls.forward(ctx, data, **kwargs) if kwargs else cls.forward(ctx, data)
+    except (ValueError, IndexError, TypeError) as err:
+        raise _op_error(cls, err, [data]) from None
+    return _output(cls, ctx, out, (x,) if record else None, (x,), (data,))
+
+
+def apply_binary(cls, a, b):
+    """``cls.apply(a, b)``, unrolled (Tensor's operators call it)."""
+    if isinstance(a, Tensor):
+        a_data, a_needs = a.data, a.requires_grad
+    else:
+        a_data, a_needs = a if a is None or isinstance(a, _PASS_THROUGH) else _operand_array(cls, a, (a, b)), False
+    if isinstance(b, Tensor):
+        b_data, b_needs = b.data, b.requires_grad
+    else:
+        b_data, b_needs = b if b is None or isinstance(b, _PASS_THROUGH) else _operand_array(cls, b, (a, b)), False
+    ctx = _new(cls)
+    record = (a_needs or b_needs) and _grad_mode.enabled
+    ctx.needs_input_grad = (a_needs, b_needs) if record else _NO_GRADS
+    try:
+        out = cls.forward(ctx, a_data, b_data)
+    except (ValueError, IndexError, TypeError) as err:
+        raise _op_error(cls, err, [a_data, b_data]) from None
+    parents = (a if a_needs else None, b if b_needs else None) if record else None
+    return _output(cls, ctx, out, parents, (a, b), (a_data, b_data))
+
+
+def _output(cls, ctx, out, parents, inputs, arrays):
+    """The result Tensor of an op; with ``parents`` (a tuple) the node is recorded as its grad_fn."""
+    result = _new(Tensor)  # grad, name and the rest keep their class-level defaults
+    result.data = out if type(out) is _ndarray else _output_array(cls, out)
+    if parents is not None and result.data.dtype.kind == "f":  # integer/bool results are constants (as in PyTorch)
+        ctx.parents = parents
+        ctx.sequence_number = next(_node_counter)  # creation order: a topological order for backward
+        scope = _scopes.current
+        if scope is not None:
+            ctx.scope = scope
+        ctx._output_ref = _weak_reference(result)
+        result.requires_grad = True
+        result.grad_fn = ctx
+    if _anomaly_enabled:
+        anomaly.after_forward(ctx, inputs, arrays, result)
+    return result
 
 
 _node_counter = itertools.count()
-_ndarray, _weak_reference = np.ndarray, weakref.ref  # module-level names: one lookup fewer per op
+_new, _ndarray, _weak_reference = object.__new__, np.ndarray, weakref.ref  # module-level names: one lookup fewer
 _PASS_THROUGH = (np.ndarray, int, float, bool, np.generic)  # handed to forward as they are (Python scalars stay weak)
+_ONE_GRAD, _NO_GRAD, _NO_GRADS = (True,), (False,), (False, False)
 _anomaly_enabled = False  # switched by detect_anomaly() (anomaly.py); read once per op
 
 
@@ -305,7 +351,7 @@ def note_inplace_write(array):
     Stamps share the node counter, so a node made before the write has a smaller sequence number: a
     backward pass then refuses to use a value that node saved from the same memory."""
     global _last_write
-    root = _root_array(array)
+    root = array if array.base is None else _root_array(array)
     stamp = next(_node_counter)
     key = id(root)
     entry = _writes.get(key)
@@ -395,8 +441,11 @@ def _sum_to_shape(grad, shape):
     return grad
 
 
-def _fit_grad(grad, tensor, node, position):
-    """Give ``grad`` the shape and dtype of ``tensor`` (the input it belongs to)."""
+def _fit_grad(grad, tensor, node, input_grads):
+    """Give ``grad`` the shape and dtype of ``tensor`` (the input it belongs to, among ``input_grads``)."""
+    if type(grad) is np.ndarray and grad.shape == tensor.data.shape and grad.dtype == tensor.data.dtype:
+        return grad  # an equal dtype that is another object than the tensor's
+    position = next(i for i, g in enumerate(input_grads) if g is grad)  # for the messages
     if not isinstance(grad, (np.ndarray, Tensor)):
         try:
             grad = np.asarray(grad, dtype=tensor.data.dtype)
@@ -450,7 +499,9 @@ def _seed_grad(root, grad, create_graph):
         if root.data.size != 1:
             raise RuntimeError(f"backward: grad can be created implicitly only for a scalar output, but the output "
                                f"has shape {root.data.shape}; pass grad= with that shape")
-        seed = np.ones(root.data.shape, root.data.dtype)
+        seed = np.array(1, dtype=root.data.dtype)  # (faster than np.ones for the one-element case)
+        if root.data.ndim:
+            seed = seed.reshape(root.data.shape)
     else:
         values = grad.data if isinstance(grad, Tensor) else grad
         try:
@@ -512,8 +563,10 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
     checked = _anomaly_enabled
     was_enabled = _grad_mode.enabled
     _grad_mode.enabled = create_graph  # the backward pass is recorded only for create_graph
+    step = -1
     try:
-        for step, node in enumerate(nodes):
+        for node in nodes:
+            step += 1
             grad = pending.pop(node, None)
             if grad is None:
                 continue
@@ -533,23 +586,26 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                 input_grads = type(node).backward(node, grad)
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)  # a one-input op may return its gradient bare
-            if len(input_grads) != len(node.parents):
+            parents = node.parents
+            if len(input_grads) != len(parents):
                 raise RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients for "
-                                   f"{len(node.parents)} inputs")
+                                   f"{len(parents)} inputs")
             if on_step is not None:
                 on_step(step, node, grad, input_grads)
-            position = -1
-            for parent, input_grad in zip(node.parents, input_grads):
-                position += 1
+            for parent, input_grad in zip(parents, input_grads):
                 if parent is None or input_grad is None:
                     continue
                 data = parent.data
                 # fast path: a gradient that already has the input's shape and dtype needs no fitting
-                if type(input_grad) is not np.ndarray or input_grad.shape != data.shape or input_grad.dtype != data.dtype:
-                    input_grad = _fit_grad(input_grad, parent, node, position)
+                if type(input_grad) is not _ndarray or input_grad.shape != data.shape or input_grad.dtype is not data.dtype:
+                    input_grad = _fit_grad(input_grad, parent, node, input_grads)
                 parent_node = parent.grad_fn
                 if parent_node is None:  # a leaf: collect, written to .grad once at the end
-                    _accumulate_leaf(parent, input_grad, leaf_grads)
+                    entry = leaf_grads.get(id(parent))
+                    if entry is None:
+                        leaf_grads[id(parent)] = [parent, input_grad]
+                    else:
+                        entry[1] = _add_grads(entry[1], input_grad)
                     continue
                 current = pending.get(parent_node)
                 if current is None:
@@ -621,8 +677,10 @@ def _finish_leaves(leaf_grads, capture, captured, inputs):
         current = leaf._grad
         if current is not None:
             leaf._grad = current + grad if isinstance(grad, Tensor) else Tensor._wrap(_add_grads(current.data, grad))
-        elif type(grad) is np.ndarray and grad.flags.writeable and id(grad) not in seen:
-            leaf._grad = Tensor._wrap(grad)  # the common case: a fresh array only this leaf receives
+        elif type(grad) is _ndarray and id(grad) not in seen and grad.flags.writeable:
+            wrapped = _new(Tensor)  # the common case: a fresh array only this leaf receives, wrapped as is
+            wrapped.data = grad
+            leaf._grad = wrapped
         else:
             # a Tensor (create_graph), a read-only broadcast view, or the very array another leaf got (a + b)
             leaf._grad = _as_grad_tensor(grad, copy=id(grad) in seen)

@@ -24,6 +24,9 @@ def _sigmoid(x):
         return 1 / (1 + np.exp(-x))
 
 
+_ndarray = np.ndarray
+
+
 def _saved_output(out):
     """A ufunc on a 0-d array returns a NumPy scalar; make it the 0-d array the output Tensor will hold,
     so create_graph recognises the saved output as the output (and differentiates through it)."""
@@ -94,7 +97,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         out = _saved_output(a ** b)
-        ctx.save_for_backward(a, b, out)
+        ctx.saved_tensors = (a, b, out)
         return out
 
     @staticmethod
@@ -219,8 +222,10 @@ class Neg(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
-        out = _saved_output(np.exp(x))
-        ctx.save_for_backward(out)
+        out = np.exp(x)
+        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
+            out = np.asarray(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -232,7 +237,7 @@ class Exp(Function):
 class Log(Function):
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
+        ctx.saved_tensors = (x,)
         return np.log(x)
 
     @staticmethod
@@ -244,7 +249,7 @@ class Log(Function):
 class Log1p(Function):
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
+        ctx.saved_tensors = (x,)
         return np.log1p(x)
 
     @staticmethod
@@ -256,8 +261,10 @@ class Log1p(Function):
 class Expm1(Function):
     @staticmethod
     def forward(ctx, x):
-        out = _saved_output(np.expm1(x))
-        ctx.save_for_backward(out)
+        out = np.expm1(x)
+        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
+            out = np.asarray(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -269,8 +276,10 @@ class Expm1(Function):
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
-        out = _saved_output(np.sqrt(x))
-        ctx.save_for_backward(out)
+        out = np.sqrt(x)
+        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
+            out = np.asarray(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -282,8 +291,10 @@ class Sqrt(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
-        out = _saved_output(np.tanh(x))  # saturates to exactly +-1 without overflow
-        ctx.save_for_backward(out)
+        out = np.tanh(x)  # saturates to exactly +-1 without overflow
+        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
+            out = np.asarray(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -295,8 +306,10 @@ class Tanh(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
-        out = _saved_output(_sigmoid(x))
-        ctx.save_for_backward(out)
+        out = _sigmoid(x)
+        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
+            out = np.asarray(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -438,7 +451,7 @@ class Var(Function):
     def forward(ctx, x, axis=None, keepdims=False, ddof=0):
         axis = _reduction_setup(ctx, x, axis, keepdims)
         _check_ddof(ctx, ddof)
-        ctx.save_for_backward(x)
+        ctx.saved_tensors = (x,)
         return np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
     @staticmethod
@@ -456,7 +469,7 @@ class Std(Function):
         axis = _reduction_setup(ctx, x, axis, keepdims)
         _check_ddof(ctx, ddof)
         out = _saved_output(np.std(x, axis=axis, keepdims=keepdims, ddof=ddof))
-        ctx.save_for_backward(x, out)
+        ctx.saved_tensors = (x, out)
         return out
 
     @staticmethod
@@ -497,7 +510,7 @@ class Norm(Function):
         kept = np.sqrt(np.sum(x * x, axis=axis, keepdims=True))
         ctx._zero = kept == 0
         out = _saved_output(kept.reshape(ctx.out_shape))
-        ctx.save_for_backward(x, out)
+        ctx.saved_tensors = (x, out)
         return out
 
     @staticmethod
@@ -514,7 +527,7 @@ class LogSumExp(Function):
     def forward(ctx, x, axis=None, keepdims=False):
         axis = _reduction_setup(ctx, x, axis, keepdims)
         out = _saved_output(logsumexp_array(x, axis, keepdims=True).reshape(ctx.out_shape))
-        ctx.save_for_backward(x, out)  # the returned array itself, so create_graph differentiates through it
+        ctx.saved_tensors = (x, out)  # the returned array itself, so create_graph differentiates through it
         return out
 
     @staticmethod
@@ -534,7 +547,7 @@ class Softmax(Function):
     def forward(ctx, x, axis=-1):
         ctx.axis = _softmax_axis(x, axis)
         out = _saved_output(softmax_array(x, ctx.axis))
-        ctx.save_for_backward(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -550,7 +563,7 @@ class LogSoftmax(Function):
     def forward(ctx, x, axis=-1):
         ctx.axis = _softmax_axis(x, axis)
         out = _saved_output(log_softmax_array(x, ctx.axis))
-        ctx.save_for_backward(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod

@@ -248,23 +248,24 @@ class Tensor:
     __hash__ = object.__hash__
 
     # -- arithmetic -------------------------------------------------------------------------------
-    def __add__(self, other): return Add.apply(self, other)
-    def __radd__(self, other): return Add.apply(other, self)
-    def __sub__(self, other): return Sub.apply(self, other)
-    def __rsub__(self, other): return Sub.apply(other, self)
-    def __mul__(self, other): return Mul.apply(self, other)
-    def __rmul__(self, other): return Mul.apply(other, self)
-    def __truediv__(self, other): return Div.apply(self, other)
-    def __rtruediv__(self, other): return Div.apply(other, self)
-    def __pow__(self, other): return Pow.apply(self, other)
-    def __rpow__(self, other): return Pow.apply(other, self)
-    def __matmul__(self, other): return MatMul.apply(self, other)
-    def __rmatmul__(self, other): return MatMul.apply(other, self)
-    def __neg__(self): return Neg.apply(self)
+    # (_binary and _unary are Function.apply unrolled for these calls: the hot path of every program)
+    def __add__(self, other): return _binary(Add, self, other)
+    def __radd__(self, other): return _binary(Add, other, self)
+    def __sub__(self, other): return _binary(Sub, self, other)
+    def __rsub__(self, other): return _binary(Sub, other, self)
+    def __mul__(self, other): return _binary(Mul, self, other)
+    def __rmul__(self, other): return _binary(Mul, other, self)
+    def __truediv__(self, other): return _binary(Div, self, other)
+    def __rtruediv__(self, other): return _binary(Div, other, self)
+    def __pow__(self, other): return _binary(Pow, self, other)
+    def __rpow__(self, other): return _binary(Pow, other, self)
+    def __matmul__(self, other): return _binary(MatMul, self, other)
+    def __rmatmul__(self, other): return _binary(MatMul, other, self)
+    def __neg__(self): return _unary(Neg, self)
     def __pos__(self): return self
-    def __abs__(self): return Abs.apply(self)
-    def __getitem__(self, index): return GetItem.apply(self, index=index)
-    def matmul(self, other): return MatMul.apply(self, other)
+    def __abs__(self): return _unary(Abs, self)
+    def __getitem__(self, index): return _unary(GetItem, self, {"index": index})
+    def matmul(self, other): return _binary(MatMul, self, other)
 
     def __setitem__(self, index, value):
         raise TypeError(f"setitem: Tensor does not support item assignment (it would break the recorded graph; "
@@ -287,73 +288,73 @@ class Tensor:
     def __ne__(self, other): return self._compare(other, np.not_equal, "not_equal", ordering=False)
 
     # -- elementwise functions --------------------------------------------------------------------
-    def exp(self): return Exp.apply(self)
-    def log(self): return Log.apply(self)
-    def log1p(self): return Log1p.apply(self)
-    def expm1(self): return Expm1.apply(self)
-    def sqrt(self): return Sqrt.apply(self)
-    def tanh(self): return Tanh.apply(self)
-    def sigmoid(self): return Sigmoid.apply(self)
-    def relu(self): return ReLU.apply(self)
-    def abs(self): return Abs.apply(self)
-    def maximum(self, other): return Maximum.apply(self, other)
-    def minimum(self, other): return Minimum.apply(self, other)
-    def clip(self, min=None, max=None): return Clip.apply(self, low=min, high=max)  # noqa: A002 (NumPy's names)
+    def exp(self): return _unary(Exp, self)
+    def log(self): return _unary(Log, self)
+    def log1p(self): return _unary(Log1p, self)
+    def expm1(self): return _unary(Expm1, self)
+    def sqrt(self): return _unary(Sqrt, self)
+    def tanh(self): return _unary(Tanh, self)
+    def sigmoid(self): return _unary(Sigmoid, self)
+    def relu(self): return _unary(ReLU, self)
+    def abs(self): return _unary(Abs, self)
+    def maximum(self, other): return _binary(Maximum, self, other)
+    def minimum(self, other): return _binary(Minimum, self, other)
+    def clip(self, min=None, max=None): return _unary(Clip, self, {"low": min, "high": max})  # noqa: A002
     clamp = clip  # PyTorch's name
 
     def astype(self, dtype):
-        return AsType.apply(self, dtype=checked_dtype("astype", dtype))
+        return _unary(AsType, self, {"dtype": checked_dtype("astype", dtype)})
 
     def float(self): return self.astype(np.float32)
     def double(self): return self.astype(np.float64)
 
     def softmax(self, axis=-1, *, dim=None):
         """exp(x) / sum(exp(x)) along ``axis`` (default the last), shifted by the maximum: never overflows."""
-        return Softmax.apply(self, axis=_pick("softmax", "axis", axis, "dim", dim, -1))
+        return _unary(Softmax, self, {"axis": _pick("softmax", "axis", axis, "dim", dim, -1)})
 
     def log_softmax(self, axis=-1, *, dim=None):
         """x - logsumexp(x) along ``axis`` (default the last): stable for any magnitude."""
-        return LogSoftmax.apply(self, axis=_pick("log_softmax", "axis", axis, "dim", dim, -1))
+        return _unary(LogSoftmax, self, {"axis": _pick("log_softmax", "axis", axis, "dim", dim, -1)})
 
     # -- reductions (NumPy's axis=/keepdims=, or PyTorch's dim=/keepdim=) -----------------------------
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         if dim is not None or keepdim is not None:
             axis, keepdims = _axes("sum", axis, keepdims, dim, keepdim)
-        return Sum.apply(self, axis=axis, keepdims=keepdims)
+        return _unary(Sum, self, {"axis": axis, "keepdims": keepdims})
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         if dim is not None or keepdim is not None:
             axis, keepdims = _axes("mean", axis, keepdims, dim, keepdim)
-        return Mean.apply(self, axis=axis, keepdims=keepdims)
+        return _unary(Mean, self, {"axis": axis, "keepdims": keepdims})
 
     def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """The largest values (NumPy's meaning: values only, never PyTorch's (values, indices) pair)."""
         if dim is not None or keepdim is not None:
             axis, keepdims = _axes("max", axis, keepdims, dim, keepdim)
-        return Max.apply(self, axis=axis, keepdims=keepdims)
+        return _unary(Max, self, {"axis": axis, "keepdims": keepdims})
 
     def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """The smallest values (values only, like NumPy)."""
         if dim is not None or keepdim is not None:
             axis, keepdims = _axes("min", axis, keepdims, dim, keepdim)
-        return Min.apply(self, axis=axis, keepdims=keepdims)
+        return _unary(Min, self, {"axis": axis, "keepdims": keepdims})
 
     def var(self, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correction=None):
         """The variance; ``ddof=0`` by default like NumPy (PyTorch's ``correction=`` is accepted for ddof)."""
         axis, keepdims = _axes("var", axis, keepdims, dim, keepdim)
         ddof = _pick("var", "ddof", ddof, "correction", correction, 0)
-        return Var.apply(self, axis=axis, keepdims=keepdims, ddof=ddof)
+        return _unary(Var, self, {"axis": axis, "keepdims": keepdims, "ddof": ddof})
 
     def std(self, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correction=None):
         """sqrt(var): ``ddof=0`` by default like NumPy (PyTorch's default is correction=1: pass ddof=1)."""
         axis, keepdims = _axes("std", axis, keepdims, dim, keepdim)
         ddof = _pick("std", "ddof", ddof, "correction", correction, 0)
-        return Std.apply(self, axis=axis, keepdims=keepdims, ddof=ddof)
+        return _unary(Std, self, {"axis": axis, "keepdims": keepdims, "ddof": ddof})
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         if dim is not None or keepdim is not None:
             axis, keepdims = _axes("logsumexp", axis, keepdims, dim, keepdim)
-        return LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+        return _unary(LogSumExp, self, {"axis": axis, "keepdims": keepdims})
 
     def norm(self, ord=None, axis=None, keepdims=False, *, p=None, dim=None, keepdim=None):  # noqa: A002
         """The norm of the entries along ``axis`` (all of them by default).
@@ -384,7 +385,7 @@ class Tensor:
     # -- movement ---------------------------------------------------------------------------------
     def reshape(self, *shape):
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return Reshape.apply(self, shape=tuple(shape))
+        return _unary(Reshape, self, {"shape": tuple(shape)})
 
     view = reshape  # PyTorch's name (here any tensor can be viewed: NumPy copies when it must)
 
@@ -396,18 +397,18 @@ class Tensor:
         (swap two axes) use ``swapaxes(dim0, dim1)``, or ``.T``."""
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
-        return Transpose.apply(self, axes=tuple(axes) if axes else None)
+        return _unary(Transpose, self, {"axes": tuple(axes) if axes else None})
 
     def permute(self, *dims):
         """PyTorch's name for a full permutation of the axes: ``permute(2, 0, 1)``."""
         dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-        return Transpose.apply(self, axes=tuple(dims))
+        return _unary(Transpose, self, {"axes": tuple(dims)})
 
     @property
     def T(self):
-        return Transpose.apply(self, axes=None)
+        return _unary(Transpose, self, _REVERSED_AXES)
 
-    def swapaxes(self, axis1, axis2): return SwapAxes.apply(self, axis1=axis1, axis2=axis2)
+    def swapaxes(self, axis1, axis2): return _unary(SwapAxes, self, {"axis1": axis1, "axis2": axis2})
 
     def squeeze(self, axis=None, *, dim=None):
         axis = _pick("squeeze", "axis", axis, "dim", dim)
@@ -450,10 +451,10 @@ class Tensor:
                                                        for n in shape):
             raise TypeError(f"broadcast_to: shape must be a tuple of integers, got {_short(shape)} (tensor of shape "
                             f"{self.data.shape})")
-        return BroadcastTo.apply(self, shape=tuple(shape))
+        return _unary(BroadcastTo, self, {"shape": tuple(shape)})
 
     def pad(self, pad_width, constant_values=0):
-        return Pad.apply(self, pad_width=pad_width, constant_values=constant_values)
+        return _unary(Pad, self, {"pad_width": pad_width, "constant_values": constant_values})
 
     # -- in-place updates -------------------------------------------------------------------------
     # They write into .data, bump ._version and tell the engine, so a backward that saved the old values
@@ -464,7 +465,7 @@ class Tensor:
     # stays right. Writing to .data directly is the untracked escape hatch.
 
     def _check_inplace(self, op, other=None):
-        if not autograd._grad_mode.enabled:
+        if not _grad_mode.enabled:
             return
         if self.grad_fn is None and self.requires_grad:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad (shape {self.data.shape}) is used in an "
@@ -479,22 +480,26 @@ class Tensor:
 
     def _wrote(self):
         self._version += 1
-        autograd.note_inplace_write(self.data)
+        _note_write(self.data)
         return self
 
     def _inplace(self, op, ufunc, other):
-        self._check_inplace(op, other)
+        if _grad_mode.enabled:  # (an optimizer step runs under no_grad: nothing to check there)
+            self._check_inplace(op, other)
         value = other.data if isinstance(other, Tensor) else other
         if value is None or isinstance(value, (str, bytes)):
             raise TypeError(f"{op}: cannot update a {self.data.dtype} tensor of shape {self.data.shape} with "
                             f"{_short(value)}")
+        data = self.data
         try:
-            ufunc(self.data, value, out=self.data, casting="same_kind")
+            ufunc(data, value, out=data)  # a ufunc's default casting for out= is "same_kind", like `a += b`
         except (TypeError, ValueError) as err:
             kind = TypeError if isinstance(err, TypeError) else ValueError
-            raise kind(f"{op}: cannot update a {self.data.dtype} tensor of shape {self.data.shape} in place with "
+            raise kind(f"{op}: cannot update a {data.dtype} tensor of shape {data.shape} in place with "
                        f"{_describe(value)}: {err}") from None
-        return self._wrote()
+        self._version += 1
+        _note_write(data)
+        return self
 
     def add_(self, other): return self._inplace("add_", np.add, other)
     def sub_(self, other): return self._inplace("sub_", np.subtract, other)
@@ -503,7 +508,7 @@ class Tensor:
 
     def _augmented(self, op, ufunc, function, other):
         """``self op= other``: in place when nothing is recorded, else the recorded out-of-place op."""
-        if autograd._grad_mode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+        if _grad_mode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
             if self.grad_fn is None and self.requires_grad:
                 self._check_inplace(op)  # PyTorch's error for a leaf that requires grad
             return function.apply(self, other)
@@ -585,9 +590,12 @@ def _norm_order(tensor, ord, p, axis):  # noqa: A002
     return float(order)
 
 
+_REVERSED_AXES = {"axes": None}
+
+
 def _vector_norm(tensor, order, axis, keepdims):
     if order == 2:
-        return Norm.apply(tensor, axis=axis, keepdims=keepdims)
+        return _unary(Norm, tensor, {"axis": axis, "keepdims": keepdims})
     magnitude = tensor.abs()
     if order == np.inf:
         return magnitude.max(axis=axis, keepdims=keepdims)
@@ -596,6 +604,8 @@ def _vector_norm(tensor, order, axis, keepdims):
     return (magnitude ** order).sum(axis=axis, keepdims=keepdims) ** (1.0 / order)
 
 
+from .autograd import _grad_mode, apply_binary as _binary, apply_unary as _unary  # noqa: E402
+from .autograd import note_inplace_write as _note_write  # noqa: E402
 from .ops import (Abs, Add, AsType, BroadcastTo, Clip, Div, Exp, Expm1, GetItem, Log, Log1p, LogSoftmax,  # noqa: E402
                   LogSumExp, MatMul, Max, Maximum, Mean, Min, Minimum, Mul, Neg, Norm, Pad, Pow, ReLU, Reshape,
                   Sigmoid, Softmax, Sqrt, Std, Sub, Sum, SwapAxes, Tanh, Transpose, Var)
