@@ -443,31 +443,35 @@ def _sum_to_shape(grad, shape):
 
 def _fit_grad(grad, tensor, node, input_grads):
     """Give ``grad`` the shape and dtype of ``tensor`` (the input it belongs to, among ``input_grads``)."""
-    if type(grad) is np.ndarray and grad.shape == tensor.data.shape and grad.dtype == tensor.data.dtype:
-        return grad  # an equal dtype that is another object than the tensor's
-    position = next(i for i, g in enumerate(input_grads) if g is grad)  # for the messages
+    original = grad
     if not isinstance(grad, (np.ndarray, Tensor)):
         try:
-            grad = np.asarray(grad, dtype=tensor.data.dtype)
+            grad = np.asarray(grad, dtype=tensor.data.dtype)  # a NumPy scalar (0-d ops), a Python number
         except (TypeError, ValueError):
-            raise TypeError(f"{node.name}.backward returned {_short_repr(grad)} as the gradient of input {position}; "
-                            "a gradient is an array (or None)") from None
+            raise TypeError(f"{node.name}.backward returned {_short_repr(grad)} as the gradient of input "
+                            f"{_position(original, input_grads)}; a gradient is an array (or None)") from None
     if grad.shape != tensor.data.shape:
         try:
             np.broadcast_shapes(grad.shape, tensor.data.shape)
         except ValueError:
-            raise RuntimeError(f"{node.name}.backward returned a gradient of shape {grad.shape} for input {position} "
-                               f"of shape {tensor.data.shape}") from None
+            raise RuntimeError(f"{node.name}.backward returned a gradient of shape {grad.shape} for input "
+                               f"{_position(original, input_grads)} of shape {tensor.data.shape}") from None
         if grad.ndim < tensor.data.ndim or any(g < t for g, t in zip(grad.shape[::-1], tensor.data.shape[::-1])):
             grad = _expand(grad, tensor.data.shape)
         if grad.shape != tensor.data.shape:
             grad = _sum_to_shape(grad, tensor.data.shape)
     if grad.dtype != tensor.data.dtype:
         if grad.dtype.kind not in "biuf":
-            raise TypeError(f"{node.name}.backward returned a {grad.dtype} gradient for input {position}, a "
-                            f"{tensor.data.dtype} tensor; gradients are real numbers")
+            raise TypeError(f"{node.name}.backward returned a {grad.dtype} gradient for input "
+                            f"{_position(original, input_grads)}, a {tensor.data.dtype} tensor; gradients are real "
+                            "numbers")
         grad = grad.astype(tensor.data.dtype)
     return grad
+
+
+def _position(gradient, input_grads):
+    """Which input a gradient belongs to (only for messages: a search by identity)."""
+    return next((i for i, g in enumerate(input_grads) if g is gradient), "?")
 
 
 def _expand(grad, shape):

@@ -1,4 +1,5 @@
 """The Tensor: a NumPy array, the gradient it receives, and the node (``grad_fn``) that produced it."""
+import operator
 from operator import attrgetter
 
 import numpy as np
@@ -483,7 +484,7 @@ class Tensor:
         _note_write(self.data)
         return self
 
-    def _inplace(self, op, ufunc, other):
+    def _inplace(self, op, operation, other):
         if _grad_mode.enabled:  # (an optimizer step runs under no_grad: nothing to check there)
             self._check_inplace(op, other)
         value = other.data if isinstance(other, Tensor) else other
@@ -492,7 +493,7 @@ class Tensor:
                             f"{_short(value)}")
         data = self.data
         try:
-            ufunc(data, value, out=data)  # a ufunc's default casting for out= is "same_kind", like `a += b`
+            operation(data, value)  # NumPy's in-place operator: "same_kind" casting, no broadcasting of data
         except (TypeError, ValueError) as err:
             kind = TypeError if isinstance(err, TypeError) else ValueError
             raise kind(f"{op}: cannot update a {data.dtype} tensor of shape {data.shape} in place with "
@@ -501,23 +502,23 @@ class Tensor:
         _note_write(data)
         return self
 
-    def add_(self, other): return self._inplace("add_", np.add, other)
-    def sub_(self, other): return self._inplace("sub_", np.subtract, other)
-    def mul_(self, other): return self._inplace("mul_", np.multiply, other)
-    def div_(self, other): return self._inplace("div_", np.true_divide, other)
+    def add_(self, other): return self._inplace("add_", operator.iadd, other)
+    def sub_(self, other): return self._inplace("sub_", operator.isub, other)
+    def mul_(self, other): return self._inplace("mul_", operator.imul, other)
+    def div_(self, other): return self._inplace("div_", operator.itruediv, other)
 
-    def _augmented(self, op, ufunc, function, other):
+    def _augmented(self, op, operation, function, other):
         """``self op= other``: in place when nothing is recorded, else the recorded out-of-place op."""
         if _grad_mode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
             if self.grad_fn is None and self.requires_grad:
                 self._check_inplace(op)  # PyTorch's error for a leaf that requires grad
-            return function.apply(self, other)
-        return self._inplace(op, ufunc, other)
+            return _binary(function, self, other)
+        return self._inplace(op, operation, other)
 
-    def __iadd__(self, other): return self._augmented("+=", np.add, Add, other)
-    def __isub__(self, other): return self._augmented("-=", np.subtract, Sub, other)
-    def __imul__(self, other): return self._augmented("*=", np.multiply, Mul, other)
-    def __itruediv__(self, other): return self._augmented("/=", np.true_divide, Div, other)
+    def __iadd__(self, other): return self._augmented("+=", operator.iadd, Add, other)
+    def __isub__(self, other): return self._augmented("-=", operator.isub, Sub, other)
+    def __imul__(self, other): return self._augmented("*=", operator.imul, Mul, other)
+    def __itruediv__(self, other): return self._augmented("/=", operator.itruediv, Div, other)
 
     def zero_(self):
         return self.fill_(0)
