@@ -229,6 +229,23 @@ def _exp_accepts(x):
     return bool(np.all(x < 2.5))
 
 
+def _above_minus_one(x):
+    return bool(np.all(x > -0.8))
+
+
+def _spread_out(x, axis, keepdims, ddof):
+    """std's gradient (x - mean) / ((n - ddof) std) needs std well above 0 (a single value has std 0)."""
+    return bool(np.all(np.std(x, axis=axis, ddof=ddof) > 0.1))
+
+
+def _not_near_zero_norm(x, axis, keepdims):
+    return bool(np.all(np.sqrt(np.sum(x * x, axis=axis)) > 0.1))
+
+
+def _one_axis_params(shape):
+    return st.fixed_dictionaries({"axis": st.integers(-len(shape), len(shape) - 1)})
+
+
 def _center(x):
     """(x - m) m + m^2 with the 0-d mean m used four times (the issue's example, for any shape)."""
     m = x.mean()
@@ -249,7 +266,6 @@ def _softmax(x, axis, keepdims):
 
 def default_graph_ops():
     """The op pool of ``random_graphs``: every core op, with the parameters and guards it needs."""
-    unary = GraphOp
     return [
         # a sum of 2-4 operands (fan-in; first in the pool, so the simplest draws reuse values most)
         GraphOp("sum_of", _sum_of, arity=(2, 4)),
@@ -263,41 +279,52 @@ def default_graph_ops():
         GraphOp("minimum", lambda a, b: a.minimum(b), arity=2, accepts=_apart),
         GraphOp("where", lambda a, b, mask: F.where(mask, a, b), arity=2, params=_where_params),
         # elementwise, unary
-        unary("neg", lambda x: -x),
-        unary("exp", lambda x: x.exp(), accepts=_exp_accepts),
-        unary("log", lambda x: x.log(), accepts=_positive),
-        unary("sqrt", lambda x: x.sqrt(), accepts=_positive),
-        unary("tanh", lambda x: x.tanh()),
-        unary("sigmoid", lambda x: x.sigmoid()),
-        unary("relu", lambda x: x.relu(), accepts=_away_from([0.0])),
-        unary("abs", lambda x: abs(x), accepts=_away_from([0.0])),
-        unary("power", lambda x, exponent: x ** exponent, params=_power_params, accepts=_power_accepts),
-        unary("clip", lambda x, low, high: x.clip(low, high), params=_clip_params, accepts=_clip_accepts),
+        GraphOp("neg", lambda x: -x),
+        GraphOp("exp", lambda x: x.exp(), accepts=_exp_accepts),
+        GraphOp("log", lambda x: x.log(), accepts=_positive),
+        GraphOp("log1p", lambda x: x.log1p(), accepts=_above_minus_one),
+        GraphOp("expm1", lambda x: x.expm1(), accepts=_exp_accepts),
+        GraphOp("sqrt", lambda x: x.sqrt(), accepts=_positive),
+        GraphOp("tanh", lambda x: x.tanh()),
+        GraphOp("sigmoid", lambda x: x.sigmoid()),
+        GraphOp("relu", lambda x: x.relu(), accepts=_away_from([0.0])),
+        GraphOp("abs", lambda x: abs(x), accepts=_away_from([0.0])),
+        GraphOp("power", lambda x, exponent: x ** exponent, params=_power_params, accepts=_power_accepts),
+        GraphOp("clip", lambda x, low, high: x.clip(low, high), params=_clip_params, accepts=_clip_accepts),
         # reductions (axis None gives a 0-d value that later ops broadcast again)
-        unary("sum", lambda x, axis, keepdims: x.sum(axis=axis, keepdims=keepdims), params=_axis_params),
-        unary("mean", lambda x, axis, keepdims: x.mean(axis=axis, keepdims=keepdims), params=_axis_params),
-        unary("max", lambda x, axis, keepdims: x.max(axis=axis, keepdims=keepdims), params=_axis_params,
-              accepts=_no_ties),
-        unary("min", lambda x, axis, keepdims: x.min(axis=axis, keepdims=keepdims), params=_axis_params,
-              accepts=_no_ties),
-        unary("var", lambda x, axis, keepdims, ddof: x.var(axis=axis, keepdims=keepdims, ddof=ddof),
-              params=_var_params),
-        unary("logsumexp", lambda x, axis, keepdims: x.logsumexp(axis=axis, keepdims=keepdims),
-              params=_axis_params),
+        GraphOp("sum", lambda x, axis, keepdims: x.sum(axis=axis, keepdims=keepdims), params=_axis_params),
+        GraphOp("mean", lambda x, axis, keepdims: x.mean(axis=axis, keepdims=keepdims), params=_axis_params),
+        GraphOp("max", lambda x, axis, keepdims: x.max(axis=axis, keepdims=keepdims), params=_axis_params,
+                accepts=_no_ties),
+        GraphOp("min", lambda x, axis, keepdims: x.min(axis=axis, keepdims=keepdims), params=_axis_params,
+                accepts=_no_ties),
+        GraphOp("var", lambda x, axis, keepdims, ddof: x.var(axis=axis, keepdims=keepdims, ddof=ddof),
+                params=_var_params),
+        GraphOp("logsumexp", lambda x, axis, keepdims: x.logsumexp(axis=axis, keepdims=keepdims),
+                params=_axis_params),
+        GraphOp("std", lambda x, axis, keepdims, ddof: x.std(dim=axis, keepdim=keepdims, correction=ddof),
+                params=_var_params, accepts=_spread_out),
+        GraphOp("norm", lambda x, axis, keepdims: x.norm(axis=axis, keepdims=keepdims), params=_axis_params,
+                accepts=_not_near_zero_norm),
+        GraphOp("softmax", lambda x, axis: x.softmax(axis), params=_one_axis_params, shapes_ok=_at_least_1d),
+        GraphOp("log_softmax", lambda x, axis: x.log_softmax(dim=axis), params=_one_axis_params,
+                shapes_ok=_at_least_1d),
         # small composites of the kind users write, each reusing an inner value (a 0-d mean four times)
-        unary("center", _center),
-        unary("standardize", _standardize, params=_axis_params),
-        unary("softmax", _softmax, params=_axis_params),
+        GraphOp("center", _center),
+        GraphOp("standardize", _standardize, params=_axis_params),
+        GraphOp("softmax_composed", _softmax, params=_axis_params),
         # products
         GraphOp("matmul", lambda a, b: a @ b, arity=2, shapes_ok=_matmul_shapes_ok),
         # movement and indexing
-        unary("reshape", lambda x, shape: x.reshape(shape), params=_reshape_params),
-        unary("transpose", lambda x, axes: x.transpose(axes), params=_transpose_params),
-        unary("expand_dims", lambda x, axis: x.expand_dims(axis), params=_expand_dims_params),
-        unary("squeeze", lambda x: x.squeeze(), shapes_ok=_has_unit_axis),
-        unary("broadcast_to", lambda x, shape: x.broadcast_to(shape), params=_broadcast_params),
-        unary("pad", lambda x, pad_width: x.pad(pad_width), params=_pad_params, shapes_ok=_at_least_1d),
-        unary("getitem", lambda x, index: x[index], params=_index_params, shapes_ok=_at_least_1d),
+        GraphOp("reshape", lambda x, shape: x.reshape(shape), params=_reshape_params),
+        GraphOp("transpose", lambda x, axes: x.transpose(axes), params=_transpose_params),
+        GraphOp("swapaxes", lambda x, axis: x.swapaxes(0, axis), params=_one_axis_params, shapes_ok=_at_least_1d),
+        GraphOp("flatten", lambda x: x.flatten()),
+        GraphOp("expand_dims", lambda x, axis: x.expand_dims(axis), params=_expand_dims_params),
+        GraphOp("squeeze", lambda x: x.squeeze(), shapes_ok=_has_unit_axis),
+        GraphOp("broadcast_to", lambda x, shape: x.broadcast_to(shape), params=_broadcast_params),
+        GraphOp("pad", lambda x, pad_width: x.pad(pad_width), params=_pad_params, shapes_ok=_at_least_1d),
+        GraphOp("getitem", lambda x, index: x[index], params=_index_params, shapes_ok=_at_least_1d),
         GraphOp("stack", lambda *xs: F.stack(xs), arity=(2, 3), shapes_ok=_same_shape),
         GraphOp("concatenate", lambda *xs, axis: F.concatenate(xs, axis=axis), arity=(2, 3),
                 params=_concatenate_params, shapes_ok=_concatenate_shapes_ok),
