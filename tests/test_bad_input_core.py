@@ -19,7 +19,7 @@ from tinygrad_dl import Function, Tensor
 from tinygrad_dl.testing import shapes
 
 AxisError = np.exceptions.AxisError  # both a ValueError and an IndexError, like NumPy's
-EXAMPLES = 12  # per row; about 290 rows
+EXAMPLES = 12  # per row; about 320 rows
 CASES_TRIED = []
 
 
@@ -246,6 +246,39 @@ CASES += [
     row("split", lambda t, bad: tg.split(t, [bad]), st.sampled_from([1.5, "2", None]), TypeError),
     row("split", lambda t, _: tg.split(t.sum(), 1), st.just(0), ValueError, mentions_shape=False,
         mentions=lambda t, b: "0-d"),
+    # module functions of two operands, and the ones with arguments, given bad operands or arguments
+    *[row(name, lambda t, bad, f=f: f(t, bad), NOT_NUMBERS_OR_NONE, TypeError, mentions_shape=False)
+      for name, f in (("maximum", tg.maximum), ("minimum", tg.minimum), ("matmul", tg.matmul))],
+    *[row(name, lambda t, bad, f=f: f(bad, t), NOT_NUMBERS, TypeError, mentions_shape=False)
+      for name, f in (("maximum", tg.maximum), ("minimum", tg.minimum))],
+    row("clip", lambda t, bad: tg.clip(t, bad, None), st.sampled_from(["a", b"b"]), TypeError),
+    row("clip", lambda t, bad: tg.clamp(t, min=bad), st.sampled_from(["a", b"b"]), TypeError),
+    row("reshape", lambda t, extra: tg.reshape(t, (t.size + extra,)), st.integers(1, 5), ValueError),
+    row("broadcast_to", lambda t, shape: tg.broadcast_to(t, shape), mismatched_shape, ValueError),
+    row("swapaxes", lambda t, axis: tg.swapaxes(t, 0, axis), axis_out_of_range, AxisError),
+    row("expand_dims", lambda t, axis: tg.expand_dims(t, axis + (1 if axis > 0 else -1)), axis_out_of_range,
+        AxisError),
+    row("unsqueeze", lambda t, axis: tg.unsqueeze(t, axis + (1 if axis > 0 else -1)), axis_out_of_range, AxisError),
+    row("transpose", lambda t, axes: tg.permute(t, axes), wrong_permutation, ValueError),
+    row("transpose", lambda t, axes: tg.transpose(t, axes), wrong_permutation, ValueError),
+    row("pad", lambda t, width: tg.pad(t, width), NEGATIVE, ValueError),
+    row("flatten", lambda t, axis: tg.flatten(t, axis), axis_out_of_range, AxisError),
+    row("squeeze", lambda t, axis: tg.squeeze(t, dim=axis), axis_out_of_range, AxisError),
+    row("where", lambda t, bad: tg.where(t > 1, t, bad), NOT_NUMBERS_OR_NONE, TypeError),
+    # the gradient checker
+    row("gradcheck", lambda t, bad: tg.gradcheck(bad, [t]), st.sampled_from([None, 3, "f"]), TypeError,
+        mentions_shape=False),
+    row("gradcheck", lambda t, bad: tg.gradcheck(lambda x: bad, [t]), st.sampled_from([None, 3.0, np.ones(2)]),
+        TypeError),
+    row("gradcheck", lambda t, bad: tg.gradcheck(lambda x: x * 2, [bad]), NOT_NUMBERS, TypeError,
+        mentions_shape=False),
+    row("gradcheck", lambda t, bad: tg.gradcheck(lambda x: x * 2, bad), st.sampled_from([None, 3.0, "x"]),
+        TypeError, mentions_shape=False),
+    row("gradcheck", lambda t, eps: tg.gradcheck(lambda x: x * 2, [t], eps=eps), st.sampled_from([0.0, -1e-6]),
+        ValueError, mentions_shape=False),
+    row("gradcheck", lambda t, _: tg.gradcheck(lambda x: x * 2, [t.detach()]), st.just(0), ValueError),
+    row("gradgradcheck", lambda t, bad: tg.gradgradcheck(bad, [t]), st.sampled_from([None, 3, "f"]), TypeError,
+        mentions_shape=False),
     row("where", lambda t, bad: tg.where(bad, t, t), st.sampled_from([None, "x", object()]), TypeError),
     row("where", lambda t, shape: tg.where(np.ones(shape, bool), t, t), mismatched_shape, ValueError),
 ]

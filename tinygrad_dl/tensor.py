@@ -218,7 +218,7 @@ class Tensor:
                             "(np.asarray, np.where, ...). With create_graph=True the engine hands backward Tensors, "
                             "and converting one would silently drop its second-order terms; use operators, Tensor "
                             "methods and tinygrad_dl.generic (exp, log, where, maximum, sigmoid...) instead")
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self.data if dtype is None else self.data.astype(checked_dtype("__array__", dtype))
 
     def __len__(self):
         if self.data.ndim == 0:
