@@ -3,10 +3,14 @@
     python benchmarks/bench_core.py
 
 Prints a table: a chain of elementwise ops on (16, 16) float32 tensors, forward + backward, per op, for
-tinygrad_dl and for hand-written NumPy backprop; the difference is the engine's overhead per op. Then the
-time of a backward through a 100 000-op chain and through a 10 000-way fan-in. Every timing is the best of
-several repeats (the least disturbed by other processes).
+tinygrad_dl and for hand-written NumPy backprop; the difference is the engine's overhead per op. The ratio is
+the median over rounds that time both back to back (robust on a busy machine); the microseconds are the best
+rounds. Then the same chain with the checks of issue 7 switched on: inside ``detect_anomaly()``, and with a
+tensor the graph saved changed in place before ``backward()`` (every node's saved values are then checked;
+off, both cost one flag test per op or per backward). Last, a backward through a 100 000-op chain and
+through a 10 000-way fan-in.
 """
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -14,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tinygrad_dl import Tensor  # noqa: E402
+from tinygrad_dl import Tensor, detect_anomaly, no_grad  # noqa: E402
 
 CHAIN = 100  # ops per chain in the per-op benchmark (50 multiplies and 50 tanh)
+ROUNDS = 40
 
 
 def best_time(fn, repeats=15, number=5):
@@ -31,14 +36,46 @@ def best_time(fn, repeats=15, number=5):
     return best
 
 
-def engine_chain(x):
+def engine_chain(x, scale=1.01):
+    def run():
+        x.grad = None
+        y = x
+        for _ in range(CHAIN // 2):
+            y = (y * scale).tanh()
+        y.sum().backward()
+    return run
+
+
+def engine_chain_with_a_stale_check(x):
+    """The chain with an unrelated tensor changed in place between forward and backward: the engine then checks
+    every node's saved values against the in-place writes (none of them changed, so backward goes ahead)."""
+    unrelated = Tensor(np.zeros(3, dtype=np.float32))
+
     def run():
         x.grad = None
         y = x
         for _ in range(CHAIN // 2):
             y = (y * 1.01).tanh()
+        unrelated.add_(1.0)
         y.sum().backward()
     return run
+
+
+def interleaved(engine, by_hand, rounds=ROUNDS, number=5):
+    """Median ratio engine/by-hand over rounds that time both back to back, and each one's best time."""
+    engine(), by_hand()
+    ratios, best_engine, best_hand = [], float("inf"), float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(number):
+            engine()
+        middle = time.perf_counter()
+        for _ in range(number):
+            by_hand()
+        end = time.perf_counter()
+        ratios.append((middle - start) / (end - middle))
+        best_engine, best_hand = min(best_engine, (middle - start) / number), min(best_hand, (end - middle) / number)
+    return statistics.median(ratios), best_engine, best_hand
 
 
 def numpy_chain(x):
@@ -81,14 +118,21 @@ def fan_in(n=10_000):
 def main():
     data = np.random.default_rng(0).standard_normal((16, 16)).astype(np.float32)
     ops = CHAIN + 1  # the chain plus the final sum
-    engine = best_time(engine_chain(Tensor(data, requires_grad=True))) / ops
-    by_hand = best_time(numpy_chain(data)) / ops
+    ratio, engine, by_hand = interleaved(engine_chain(Tensor(data, requires_grad=True)), numpy_chain(data))
+    engine, by_hand = engine / ops, by_hand / ops
     print("Per-op cost, forward + backward, (16, 16) float32, elementwise chain")
-    print(f"{'':28s}{'us/op':>10s}")
-    print(f"{'tinygrad_dl':28s}{engine * 1e6:10.2f}")
-    print(f"{'hand-written NumPy':28s}{by_hand * 1e6:10.2f}")
-    print(f"{'engine overhead per op':28s}{(engine - by_hand) * 1e6:10.2f}")
-    print(f"{'ratio':28s}{engine / by_hand:10.2f}x")
+    print(f"{'':34s}{'us/op':>10s}")
+    print(f"{'tinygrad_dl':34s}{engine * 1e6:10.2f}")
+    print(f"{'hand-written NumPy':34s}{by_hand * 1e6:10.2f}")
+    print(f"{'engine overhead per op':34s}{(engine - by_hand) * 1e6:10.2f}")
+    print(f"{'ratio (median of rounds)':34s}{ratio:10.2f}x")
+    print(f"{'overhead at that ratio':34s}{(ratio - 1) * by_hand * 1e6:10.2f}")
+    with detect_anomaly():
+        anomaly_ratio, _, _ = interleaved(engine_chain(Tensor(data, requires_grad=True)), numpy_chain(data), rounds=10)
+    stale_ratio, _, _ = interleaved(engine_chain_with_a_stale_check(Tensor(data, requires_grad=True)),
+                                    numpy_chain(data), rounds=20)
+    print(f"{'ratio with saved values checked':34s}{stale_ratio:10.2f}x")
+    print(f"{'ratio inside detect_anomaly()':34s}{anomaly_ratio:10.2f}x")
     print()
     print(f"backward through a 100 000-op chain: {long_chain():.3f} s")
     forward, backward = fan_in()

@@ -15,34 +15,10 @@ from tinygrad_dl import Function, Tensor
 
 
 # ----------------------------------------------------------------------------------------------------
-# helpers that work on both ndarray and Tensor
+# helpers that work on both ndarray and Tensor: the core's public tinygrad_dl.generic
 
-
-def _exp(x):
-    return x.exp() if isinstance(x, Tensor) else np.exp(x)
-
-
-def _log(x):
-    return x.log() if isinstance(x, Tensor) else np.log(x)
-
-
-def _maximum(x, floor):
-    return x.maximum(floor) if isinstance(x, Tensor) else np.maximum(x, floor)
-
-
-def _sigmoid(x):
-    """The course's 1 / (1 + e^-x): accurate in both tails; its overflow to inf for x < -709 gives the right 0."""
-    with np.errstate(over="ignore"):
-        return 1 / (1 + np.exp(-x))
-
-
-def _log_softmax(x, axis):
-    """x - logsumexp(x): stable for any magnitude."""
-    if isinstance(x, Tensor):
-        return x - x.logsumexp(axis=axis, keepdims=True)
-    shift = x.max(axis=axis, keepdims=True)
-    shifted = x - shift
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+from tinygrad_dl.generic import exp as _exp, log as _log, log_softmax as _log_softmax  # noqa: E402, I001
+from tinygrad_dl.generic import maximum as _maximum, sigmoid as _sigmoid  # noqa: E402
 
 
 def _per_sample_grad(grad, reduction, count, kept_shape):

@@ -514,8 +514,8 @@ def test_custom_function_returning_a_wrong_shape_is_a_clear_error():
             return np.ones((5, 7))
 
     x = leaf([[1.0, 2.0, 3.0]])
-    with pytest.raises(RuntimeError, match=r"WrongShape.backward returned a gradient of shape \(5, 7\) for an "
-                                           r"input of shape \(1, 3\)"):
+    with pytest.raises(RuntimeError, match=r"WrongShape.backward returned a gradient of shape \(5, 7\) for "
+                                           r"input 0 of shape \(1, 3\)"):
         WrongShape.apply(x).sum().backward()
 
 

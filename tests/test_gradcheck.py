@@ -26,16 +26,18 @@ class CubeWrongFirstDerivative(Cube):
         return grad * 2 * x * x  # should be 3 x^2
 
 
-class CubeLyingAboutCreateGraph(Cube):
-    """Right first derivative, but np.asarray turns the saved Tensor into a constant under create_graph,
-    so the second derivative comes out as 0 instead of 6x."""
+class CubeLyingAboutCreateGraph(Function):
+    """Right first derivative, but x kept as a ctx attribute is a constant under create_graph, so the second
+    derivative comes out as 0 instead of 6x."""
 
-    supports_create_graph = True
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return x ** 3
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * (3 * np.asarray(x) ** 2)
+        return grad * (3 * ctx.x ** 2)
 
 
 class WrongForSecondInput(Function):

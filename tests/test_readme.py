@@ -17,12 +17,6 @@ FENCE = re.compile(r"^```(\w*)\s*$")
 # Blocks that are expected to fail in this branch, by a snippet of their code, with the reason.
 # The custom-op block needs the core's public array-or-Tensor helpers (issue 10 §3), written on the core branch:
 # REMOVE THIS ENTRY WHEN MERGING that branch (strict: the block passing then fails this test as a reminder).
-EXPECTED_TO_FAIL = {
-    "second_order=True": "the README's Softplus backward under create_graph needs the core's public "
-                         "array-or-Tensor helpers module (core branch, issue 10 §3); remove this marker at merge",
-}
-
-
 def python_blocks(text):
     """(line of the opening fence, code) for every ```python block, in order."""
     blocks, language, lines, start = [], None, [], None
@@ -71,15 +65,8 @@ def _skip_without_dot(code):
     pytest.skip("this README block renders pictures: it needs Graphviz's `dot` program (apt-get install graphviz)")
 
 
-def _expected_failure(code):
-    return next((reason for snippet, reason in EXPECTED_TO_FAIL.items() if snippet in code), None)
-
-
 @pytest.mark.parametrize("line, code", BLOCKS, ids=[f"README.md:{line}" for line, _ in BLOCKS])
-def test_readme_block(line, code, tutorial, request):
-    expected = _expected_failure(code)
-    if expected:
-        request.applymarker(pytest.mark.xfail(reason=expected, strict=True))
+def test_readme_block(line, code, tutorial):
     if tutorial["failed"] is not None:
         pytest.skip(f"an earlier README block failed (line {tutorial['failed']})")
     _skip_without_dot(code)
@@ -89,8 +76,7 @@ def test_readme_block(line, code, tutorial, request):
     try:
         exec(compiled, tutorial["namespace"])
     except Exception as error:
-        if not expected:
-            tutorial["failed"] = line
+        tutorial["failed"] = line
         # the frame inside the block says which README line failed: line + 1 + its line in the block
         inner = [frame.lineno for frame in traceback.extract_tb(error.__traceback__)
                  if frame.filename == f"README.md:{line}"]

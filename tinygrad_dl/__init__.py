@@ -6,12 +6,16 @@
 from . import autograd  # noqa: F401  (first: it closes the import cycle with tensor.py)
 from .autograd import Function, backward_order, current_scope, enable_grad, grad, is_grad_enabled, name_scope, no_grad
 from .tensor import DEFAULT_DTYPE, Tensor
-from .functional import (abs, arange, argmax, argmin, broadcast_to, clip, concatenate, exp, expand_dims, eye,  # noqa: A004
-                         flatten, full, full_like, log, logsumexp, matmul, max, maximum, mean, min, minimum, ones,
-                         ones_like, pad, rand, rand_like, randn, randn_like, relu, reshape, sigmoid, split, sqrt,
-                         squeeze, stack, sum, swapaxes, tanh, tensor, transpose, var, where, zeros, zeros_like)
+from .functional import (abs, arange, argmax, argmin, broadcast_to, cat, clamp, clip, concatenate, exp,  # noqa: A004
+                         expand_dims, expm1, eye, flatten, full, full_like, log, log1p, log_softmax, logsumexp,
+                         manual_seed, matmul, max, maximum, mean, min, minimum, norm, numel, ones, ones_like, pad,
+                         permute, rand, rand_like, randn, randn_like, relu, reshape, sigmoid, softmax, split, sqrt,
+                         squeeze, stack, std, sum, swapaxes, tanh, tensor, transpose, unsqueeze, var, where, zeros,
+                         zeros_like)
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import load, save
+from . import generic  # noqa: E402  (array-or-Tensor helpers for custom backward formulas)
 
 __version__ = "0.1.0"
 

@@ -19,6 +19,9 @@ import numpy as np
 
 class _GradMode(threading.local):
     enabled = True
+    # True while the engine runs a backward on Tensors (create_graph): Tensor.__array__ then refuses, because
+    # a NumPy function turning a Tensor into an array there would silently drop second-order terms.
+    tensor_backward = False
 
 
 _grad_mode = _GradMode()
@@ -32,9 +35,11 @@ def is_grad_enabled():
 class _SetGradMode(contextlib.ContextDecorator):
     """Context manager and decorator that switches graph recording on or off inside its block."""
 
+    __slots__ = ("_enabled", "_previous")
+
     def __init__(self, enabled):
         self._enabled = enabled
-        self._previous = []
+        self._previous = []  # a stack: one object may be entered again while active (a recursive decorated call)
 
     def __enter__(self):
         self._previous.append(_grad_mode.enabled)
@@ -77,16 +82,20 @@ class name_scope:
             scores = q @ k.T
     """
 
-    __slots__ = ("name", "_outer")
+    __slots__ = ("name", "_outer", "_last_outer", "_last_inner")
 
     def __init__(self, name):
         self.name = str(name)
         self._outer = []  # a stack, so one scope object can be entered again while active (recursion)
+        self._last_outer = self._last_inner = None  # the tuple made last time, reused when the outer scope is the same
 
     def __enter__(self):
         outer = _scopes.current
         self._outer.append(outer)
-        _scopes.current = (outer + (self.name,)) if outer else (self.name,)
+        if outer is not self._last_outer or self._last_inner is None:
+            self._last_outer = outer
+            self._last_inner = (outer + (self.name,)) if outer else (self.name,)
+        _scopes.current = self._last_inner
         return self
 
     def __exit__(self, *exc):
@@ -136,9 +145,11 @@ class Function:
     __slots__ = ("parents", "needs_input_grad", "sequence_number", "_output_ref", "__dict__", "__weakref__")
 
     supports_create_graph = True
+    op_name = None  # the name error messages use (default: the class name in lower case)
     # Defaults read from the class until a node sets its own (saves work on the hot path of every op).
     saved_tensors = ()  # None once a backward without retain_graph has freed them
     scope = None
+    _creation_site = None
     _retains_output_grad = False
 
     def save_for_backward(self, *arrays):
@@ -156,22 +167,29 @@ class Function:
     def name(self):
         return type(self).__name__
 
+    @property
+    def creation_site(self):
+        """``"file.py:12 in fn"``: the line that created this op, recorded in anomaly mode (else None)."""
+        return self._creation_site
+
     def __repr__(self):
-        """<Mul node in layer1: (4, 5) float64, data -> (4, 5) float64>: what a printed graph node was."""
+        """<Mul node in layer1: (4, 5) float64, data -> (4, 5) float64>: what a printed graph node was (and, in
+        anomaly mode, the line that made it)."""
         parents = getattr(self, "parents", None)
+        site = f" at {self.creation_site}" if self.creation_site else ""
         if parents is None:
-            return f"<{self.name} (not recorded)>"
+            return f"<{self.name} (not recorded){site}>"
         inputs = ", ".join("data" if p is None else f"{_shape(p.data)} {p.data.dtype}" for p in parents)
         out = self._output_ref()
         result = "(output freed)" if out is None else f"{_shape(out.data)} {out.data.dtype}"
         where = f" in {'/'.join(self.scope)}" if self.scope else ""
         freed = ", saved values freed" if self.saved_tensors is None else ""
-        return f"<{self.name} node{where}: {inputs} -> {result}{freed}>"
+        return f"<{self.name} node{where}: {inputs} -> {result}{freed}{site}>"
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
         """Run ``forward`` on the inputs' arrays; when grad mode is on and an input requires grad, record the node."""
-        # This is the hot path of every operation: plain loops, no helper calls.
+        # The hot path of every op with several inputs: plain loops (Tensor methods use the unrolled twins below).
         arrays = []
         parents = []  # the input Tensor where it requires grad, else None
         needs = []
@@ -182,37 +200,115 @@ class Function:
                     parents.append(x)
                     needs.append(True)
                     continue
+            elif x is None or isinstance(x, _PASS_THROUGH):
+                arrays.append(x)
             else:
-                arrays.append(x if x is None or isinstance(x, _PASS_THROUGH) else np.asarray(x))
+                arrays.append(_operand_array(cls, x, inputs))
             parents.append(None)
             needs.append(False)
-        ctx = object.__new__(cls)
+        ctx = _new(cls)
         record = True in needs and _grad_mode.enabled
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as err:
-            raise _op_error(cls.__name__, err, arrays) from None
-        result = object.__new__(Tensor)  # grad, name and the rest keep their class-level defaults
-        result.data = out if type(out) is _ndarray else np.asarray(out)
-        if record:
-            if result.data.dtype.kind not in "fc":
-                raise TypeError(f"{cls.__name__}: produced a {result.data.dtype} tensor from inputs that require "
-                                "grad; a differentiable op must return floating-point values")
-            ctx.parents = tuple(parents)
-            ctx.sequence_number = next(_node_counter)  # creation order: a topological order for backward
-            scope = _scopes.current
-            if scope is not None:
-                ctx.scope = scope
-            ctx._output_ref = _weak_reference(result)
-            result.requires_grad = True
-            result.grad_fn = ctx
-        return result
+            raise _op_error(cls, err, arrays) from None
+        return _output(cls, ctx, out, tuple(parents) if record else None, inputs, arrays)
+
+
+def apply_unary(cls, x, kwargs=None):
+    """``cls.apply(x, **kwargs)`` for a Tensor ``x``, unrolled (Tensor's methods call it: a third less overhead)."""
+    ctx = _new(cls)
+    record = x.requires_grad and _grad_mode.enabled
+    ctx.needs_input_grad = _ONE_GRAD if record else _NO_GRAD
+    data = x.data
+    try:
+        out = cls.forward(ctx, data, **kwargs) if kwargs else cls.forward(ctx, data)
+    except (ValueError, IndexError, TypeError) as err:
+        raise _op_error(cls, err, [data]) from None
+    return _output(cls, ctx, out, (x,) if record else None, (x,), (data,))
+
+
+def apply_binary(cls, a, b):
+    """``cls.apply(a, b)``, unrolled (Tensor's operators call it)."""
+    if isinstance(a, Tensor):
+        a_data, a_needs = a.data, a.requires_grad
+    else:
+        a_data, a_needs = a if a is None or isinstance(a, _PASS_THROUGH) else _operand_array(cls, a, (a, b)), False
+    if isinstance(b, Tensor):
+        b_data, b_needs = b.data, b.requires_grad
+    else:
+        b_data, b_needs = b if b is None or isinstance(b, _PASS_THROUGH) else _operand_array(cls, b, (a, b)), False
+    ctx = _new(cls)
+    record = (a_needs or b_needs) and _grad_mode.enabled
+    ctx.needs_input_grad = (a_needs, b_needs) if record else _NO_GRADS
+    try:
+        out = cls.forward(ctx, a_data, b_data)
+    except (ValueError, IndexError, TypeError) as err:
+        raise _op_error(cls, err, [a_data, b_data]) from None
+    parents = (a if a_needs else None, b if b_needs else None) if record else None
+    return _output(cls, ctx, out, parents, (a, b), (a_data, b_data))
+
+
+def _output(cls, ctx, out, parents, inputs, arrays):
+    """The result Tensor of an op; with ``parents`` (a tuple) the node is recorded as its grad_fn."""
+    result = _new(Tensor)  # grad, name and the rest keep their class-level defaults
+    result.data = out if type(out) is _ndarray else _output_array(cls, out)
+    if parents is not None and result.data.dtype.kind == "f":  # integer/bool results are constants (as in PyTorch)
+        ctx.parents = parents
+        ctx.sequence_number = next(_node_counter)  # creation order: a topological order for backward
+        scope = _scopes.current
+        if scope is not None:
+            ctx.scope = scope
+        ctx._output_ref = _weak_reference(result)
+        result.requires_grad = True
+        result.grad_fn = ctx
+    if _anomaly_enabled:
+        anomaly.after_forward(ctx, inputs, arrays, result)
+    return result
 
 
 _node_counter = itertools.count()
-_ndarray, _weak_reference = np.ndarray, weakref.ref  # module-level names: one lookup fewer per op
+_new, _ndarray, _weak_reference = object.__new__, np.ndarray, weakref.ref  # module-level names: one lookup fewer
 _PASS_THROUGH = (np.ndarray, int, float, bool, np.generic)  # handed to forward as they are (Python scalars stay weak)
+_ONE_GRAD, _NO_GRAD, _NO_GRADS = (True,), (False,), (False, False)
+_anomaly_enabled = False  # switched by detect_anomaly() (anomaly.py); read once per op
+
+
+def _label(op):
+    """The op's name in error messages: ``op_name`` or the class name in lower case (a string stays as is)."""
+    if isinstance(op, str):
+        return op
+    cls = op if isinstance(op, type) else type(op)
+    return cls.op_name or cls.__name__.lower()
+
+
+def _operand_array(op, value, inputs):
+    """A non-Tensor operand (a list, a nested list...) as an array of numbers, or a clear error."""
+    described = _describe_inputs([x.data if isinstance(x, Tensor) else x for x in inputs])
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{_label(op)}: the operand {_short_repr(value)} is not an array of numbers ({err}); "
+                         f"nested lists must all have the same length (inputs: {described})") from None
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"{_label(op)}: unsupported operand {_short_repr(value)} of type {type(value).__name__}; "
+                        f"operands are Tensors, NumPy arrays, numbers or lists of numbers (inputs: {described})")
+    return array
+
+
+def _output_array(op, out):
+    """What forward returned, as an ndarray (a NumPy scalar from a 0-d computation is fine)."""
+    array = np.asarray(out)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"{_label(op)}: forward returned {_short_repr(out)} ({type(out).__name__}); it must return "
+                        "a NumPy array of numbers")
+    return array
+
+
+def _short_repr(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _shape(array):
@@ -225,14 +321,94 @@ def _describe_inputs(arrays):
         if isinstance(a, np.ndarray):
             parts.append(f"{a.shape} {a.dtype}")
         else:
-            parts.append(repr(a))
+            parts.append(_short_repr(a, 40))
     return ", ".join(parts)
 
 
-def _op_error(op_name, err, arrays):
-    """Re-raise NumPy's complaint under the op's name, with the shapes and dtypes that caused it."""
-    message = f"{op_name.lower()}: {err} (inputs: {_describe_inputs(arrays)})"
-    return type(err)(message) if not isinstance(err, np.exceptions.AxisError) else ValueError(message)
+def _op_error(op, err, arrays):
+    """Re-raise NumPy's complaint under the op's name, with the shapes and dtypes that caused it.
+
+    The new exception keeps the kind of the original: an axis out of range stays an AxisError (both a
+    ValueError and an IndexError); NumPy's own subclasses (``_UFuncNoLoopError``...) become their public
+    base, which can be built from a message alone."""
+    message = str(err)
+    label = _label(op)
+    if not message.startswith(f"{label}:"):
+        message = f"{label}: {message}"
+    message = f"{message} (inputs: {_describe_inputs(arrays)})"
+    if isinstance(err, np.exceptions.AxisError):
+        return np.exceptions.AxisError(message)
+    for kind in (IndexError, TypeError, ValueError):
+        if isinstance(err, kind):
+            return kind(message)
+    return RuntimeError(message)
+
+
+# ----------------------------------------------------------------------------------------------------
+# In-place writes: which arrays changed after a node saved them
+
+
+_last_write = -1  # the stamp (from the node counter) of the newest in-place write
+_writes = {}  # id(root array) -> [weak reference to the root array, stamp of its last in-place write]
+
+
+def _root_array(array):
+    """The array that owns the memory ``array`` views (itself when it owns it)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def note_inplace_write(array):
+    """Record that ``array`` was changed in place (Tensor's in-place methods call this).
+
+    Stamps share the node counter, so a node made before the write has a smaller sequence number: a
+    backward pass then refuses to use a value that node saved from the same memory."""
+    global _last_write
+    root = array if array.base is None else _root_array(array)
+    stamp = next(_node_counter)
+    key = id(root)
+    entry = _writes.get(key)
+    if entry is None or entry[0]() is not root:
+        _writes[key] = [_weak_reference(root, lambda _, key=key: _forget_write(key)), stamp]
+    else:
+        entry[1] = stamp
+    _last_write = stamp
+
+
+def _forget_write(key):
+    entry = _writes.get(key)
+    if entry is not None and entry[0]() is None:
+        del _writes[key]
+
+
+def _check_saved_values(node):
+    """Refuse to run ``node``'s backward when a value it saved was changed in place after it was saved."""
+    for saved in node.saved_tensors:
+        if not isinstance(saved, np.ndarray):
+            continue
+        root = _root_array(saved)
+        entry = _writes.get(id(root))
+        if entry is not None and entry[0]() is root and entry[1] > node.sequence_number:
+            raise RuntimeError(_modified_message(node, saved, root))
+
+
+def _modified_message(node, saved, root):
+    which = "a value it saved"
+    version = ""
+    out = node._output_ref()
+    candidates = [(f"its input {i}", p) for i, p in enumerate(node.parents) if p is not None]
+    candidates += [("its output", out)] if out is not None else []
+    for label, tensor in candidates:
+        if _root_array(tensor.data) is root:
+            which = label
+            version = f", now at version {tensor._version}" if tensor._version else ""
+            break
+    site = f" (created at {node.creation_site})" if node.creation_site else ""
+    return (f"backward: {node.name}{site} needs {which}, a {saved.dtype} tensor of shape {saved.shape}, which was "
+            f"modified in place after it was saved{version}. An in-place change (add_, +=, zero_, an optimizer "
+            "step...) between the forward pass and backward() changes the values the gradient is computed from; "
+            "call backward() first, or compute the forward pass again after the change")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -279,23 +455,37 @@ def _sum_to_shape(grad, shape):
     return grad
 
 
-def _fit_grad(grad, tensor, node):
-    """Give ``grad`` the shape and dtype of ``tensor`` (the input it belongs to)."""
+def _fit_grad(grad, tensor, node, input_grads):
+    """Give ``grad`` the shape and dtype of ``tensor`` (the input it belongs to, among ``input_grads``)."""
+    original = grad
     if not isinstance(grad, (np.ndarray, Tensor)):
-        grad = np.asarray(grad, dtype=tensor.data.dtype)
+        try:
+            grad = np.asarray(grad, dtype=tensor.data.dtype)  # a NumPy scalar (0-d ops), a Python number
+        except (TypeError, ValueError):
+            raise TypeError(f"{node.name}.backward returned {_short_repr(grad)} as the gradient of input "
+                            f"{_position(original, input_grads)}; a gradient is an array (or None)") from None
     if grad.shape != tensor.data.shape:
         try:
             np.broadcast_shapes(grad.shape, tensor.data.shape)
         except ValueError:
-            raise RuntimeError(f"{node.name}.backward returned a gradient of shape {grad.shape} for an input of "
-                               f"shape {tensor.data.shape}") from None
+            raise RuntimeError(f"{node.name}.backward returned a gradient of shape {grad.shape} for input "
+                               f"{_position(original, input_grads)} of shape {tensor.data.shape}") from None
         if grad.ndim < tensor.data.ndim or any(g < t for g, t in zip(grad.shape[::-1], tensor.data.shape[::-1])):
             grad = _expand(grad, tensor.data.shape)
         if grad.shape != tensor.data.shape:
             grad = _sum_to_shape(grad, tensor.data.shape)
     if grad.dtype != tensor.data.dtype:
+        if grad.dtype.kind not in "biuf":
+            raise TypeError(f"{node.name}.backward returned a {grad.dtype} gradient for input "
+                            f"{_position(original, input_grads)}, a {tensor.data.dtype} tensor; gradients are real "
+                            "numbers")
         grad = grad.astype(tensor.data.dtype)
     return grad
+
+
+def _position(gradient, input_grads):
+    """Which input a gradient belongs to (only for messages: a search by identity)."""
+    return next((i for i, g in enumerate(input_grads) if g is gradient), "?")
 
 
 def _expand(grad, shape):
@@ -327,15 +517,31 @@ def _seed_grad(root, grad, create_graph):
         if root.data.size != 1:
             raise RuntimeError(f"backward: grad can be created implicitly only for a scalar output, but the output "
                                f"has shape {root.data.shape}; pass grad= with that shape")
-        seed = np.ones(root.data.shape, root.data.dtype)
+        seed = np.array(1, dtype=root.data.dtype)  # (faster than np.ones for the one-element case)
+        if root.data.ndim:
+            seed = seed.reshape(root.data.shape)
     else:
         values = grad.data if isinstance(grad, Tensor) else grad
+        try:
+            values = np.asarray(values)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"backward: grad {_short_repr(grad)} is not an array of numbers ({err})") from None
+        if values.dtype.kind not in "biuf":
+            raise TypeError(f"backward: grad must hold real numbers, got {_short_repr(grad)} (dtype {values.dtype}) "
+                            f"for an output of shape {root.data.shape}")
+        if values.shape != root.data.shape:
+            raise RuntimeError(f"backward: grad has shape {values.shape} but the output has shape {root.data.shape}")
         seed = np.array(values, dtype=root.data.dtype)  # a copy: the engine may accumulate into it
-        if seed.shape != root.data.shape:
-            raise RuntimeError(f"backward: grad has shape {seed.shape} but the output has shape {root.data.shape}")
         if create_graph and isinstance(grad, Tensor):
             return grad
     return Tensor(seed) if create_graph else seed
+
+
+def _add_grads(current, extra):
+    """current + extra as a fresh array the engine owns. Adding two 0-d arrays gives a NumPy scalar, which
+    `+=` would only rebind (issue 7: contributions were lost that way), so it becomes a 0-d array."""
+    total = current + extra
+    return np.array(total) if isinstance(total, np.generic) else total
 
 
 def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inputs=None, on_step=None):
@@ -354,6 +560,8 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
     owned = set()  # nodes whose pending buffer the engine allocated (safe to add into in place)
     leaf_grads = {}  # id(leaf) -> [leaf, accumulated gradient]
     for root, grad in zip(roots, grads):
+        if not isinstance(root, Tensor):
+            raise TypeError(f"backward: outputs must be Tensors, got {type(root).__name__}")
         if not root.requires_grad:
             raise RuntimeError("backward: the tensor does not require grad and has no grad_fn; create its inputs "
                                "with requires_grad=True (or call requires_grad_()) before computing it")
@@ -361,16 +569,22 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
         if root.grad_fn is None:
             _accumulate_leaf(root, seed, leaf_grads)
         elif root.grad_fn in pending:
-            pending[root.grad_fn] = pending[root.grad_fn] + seed
+            pending[root.grad_fn] = _add_grads(pending[root.grad_fn], seed)
         else:
             pending[root.grad_fn] = seed
     capture = None if inputs is None else {id(t): t for t in inputs}
     captured = None if capture is None else {}
     deliver = capture is not None
+    nodes = backward_order(roots)
+    # Only when something was written in place after the oldest node was made can a saved value be stale.
+    written_since = nodes[-1].sequence_number < _last_write if nodes else False
+    checked = _anomaly_enabled
     was_enabled = _grad_mode.enabled
     _grad_mode.enabled = create_graph  # the backward pass is recorded only for create_graph
+    step = -1
     try:
-        for step, node in enumerate(backward_order(roots)):
+        for node in nodes:
+            step += 1
             grad = pending.pop(node, None)
             if grad is None:
                 continue
@@ -378,38 +592,48 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                 raise RuntimeError(f"backward: trying to backward through {node.name} a second time, but its saved "
                                    "values were freed after the first backward; pass retain_graph=True to the "
                                    "first backward() if you need to backpropagate twice")
+            if written_since and node.sequence_number < _last_write:
+                _check_saved_values(node)
             if deliver or node._retains_output_grad:
                 _deliver_output_grad(node, grad, capture, captured)
-            if create_graph:
+            if checked:
+                input_grads = anomaly.run_checked_backward(node, grad, create_graph)
+            elif create_graph:
                 input_grads = _call_backward_on_tensors(node, grad)
             else:
                 input_grads = type(node).backward(node, grad)
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)  # a one-input op may return its gradient bare
-            if len(input_grads) != len(node.parents):
+            parents = node.parents
+            if len(input_grads) != len(parents):
                 raise RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients for "
-                                   f"{len(node.parents)} inputs")
+                                   f"{len(parents)} inputs")
             if on_step is not None:
                 on_step(step, node, grad, input_grads)
-            for parent, input_grad in zip(node.parents, input_grads):
+            for parent, input_grad in zip(parents, input_grads):
                 if parent is None or input_grad is None:
                     continue
                 data = parent.data
                 # fast path: a gradient that already has the input's shape and dtype needs no fitting
-                if type(input_grad) is not np.ndarray or input_grad.shape != data.shape or input_grad.dtype != data.dtype:
-                    input_grad = _fit_grad(input_grad, parent, node)
+                if type(input_grad) is not _ndarray or input_grad.shape != data.shape or input_grad.dtype is not data.dtype:
+                    input_grad = _fit_grad(input_grad, parent, node, input_grads)
                 parent_node = parent.grad_fn
                 if parent_node is None:  # a leaf: collect, written to .grad once at the end
-                    _accumulate_leaf(parent, input_grad, leaf_grads)
+                    entry = leaf_grads.get(id(parent))
+                    if entry is None:
+                        leaf_grads[id(parent)] = [parent, input_grad]
+                    else:
+                        entry[1] = _add_grads(entry[1], input_grad)
                     continue
                 current = pending.get(parent_node)
                 if current is None:
-                    pending[parent_node] = input_grad
-                elif parent_node in owned and not create_graph:
-                    current += input_grad  # our own buffer: add in place
+                    pending[parent_node] = input_grad  # not ours: it may be a view or another op's array
+                elif parent_node in owned:
+                    current += input_grad  # our own buffer (an ndarray, never a NumPy scalar): add in place
                 else:
-                    pending[parent_node] = current + input_grad
-                    owned.add(parent_node)
+                    pending[parent_node] = _add_grads(current, input_grad)
+                    if not create_graph:
+                        owned.add(parent_node)
             if not retain_graph:
                 node.saved_tensors = None  # frees the saved arrays and marks the node as used up
     finally:
@@ -424,10 +648,20 @@ def _call_backward_on_tensors(node, grad):
                            "itself differentiable)")
     saved = node.saved_tensors
     node.saved_tensors = _lift_saved(node)
+    outer = _grad_mode.tensor_backward
+    _grad_mode.tensor_backward = node
     try:
         return type(node).backward(node, grad)
+    except TypeError as err:
+        if "does not support ufuncs" in str(err):
+            raise TypeError(f"{node.name}.backward called a NumPy function on a Tensor ({err}). With "
+                            "create_graph=True the engine hands backward Tensors; write it with operators, "
+                            "Tensor methods and tinygrad_dl.generic (exp, log, where, maximum, sigmoid...), "
+                            "which work on arrays and Tensors alike") from None
+        raise
     finally:
         node.saved_tensors = saved
+        _grad_mode.tensor_backward = outer
 
 
 def _accumulate_leaf(leaf, grad, leaf_grads):
@@ -435,7 +669,7 @@ def _accumulate_leaf(leaf, grad, leaf_grads):
     if entry is None:
         leaf_grads[id(leaf)] = [leaf, grad]
     else:
-        entry[1] = entry[1] + grad
+        entry[1] = _add_grads(entry[1], grad)
 
 
 def _deliver_output_grad(node, grad, capture, captured):
@@ -446,7 +680,8 @@ def _deliver_output_grad(node, grad, capture, captured):
         if id(out) in capture:
             captured[id(out)] = grad
     elif out._retains_grad:
-        out.grad = _as_grad_tensor(grad)
+        # a copy: the engine hands this very array on to the node's inputs (Add passes it through)
+        out._grad = _as_grad_tensor(grad, copy=True)
 
 
 def _finish_leaves(leaf_grads, capture, captured, inputs):
@@ -457,14 +692,16 @@ def _finish_leaves(leaf_grads, capture, captured, inputs):
         return [None if id(t) not in captured else _as_grad_tensor(captured[id(t)], copy=True) for t in inputs]
     seen = set()
     for leaf, grad in leaf_grads.values():
-        current = leaf.grad
+        current = leaf._grad
         if current is not None:
-            leaf.grad = current + grad if isinstance(grad, Tensor) else Tensor._wrap(current.data + grad)
-        elif type(grad) is np.ndarray and grad.flags.writeable and id(grad) not in seen:
-            leaf.grad = Tensor._wrap(grad)  # the common case: a fresh array only this leaf receives
+            leaf._grad = current + grad if isinstance(grad, Tensor) else Tensor._wrap(_add_grads(current.data, grad))
+        elif type(grad) is _ndarray and id(grad) not in seen and grad.flags.writeable:
+            wrapped = _new(Tensor)  # the common case: a fresh array only this leaf receives, wrapped as is
+            wrapped.data = grad
+            leaf._grad = wrapped
         else:
             # a Tensor (create_graph), a read-only broadcast view, or the very array another leaf got (a + b)
-            leaf.grad = _as_grad_tensor(grad, copy=id(grad) in seen)
+            leaf._grad = _as_grad_tensor(grad, copy=id(grad) in seen)
         seen.add(id(grad))
     return None
 
@@ -483,16 +720,29 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     Like ``torch.autograd.grad``: ``outputs`` is a Tensor or a list, ``grad_outputs`` their seeds (None for
     scalars). An input the outputs do not depend on gets None.
     """
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
-    for t in inputs:
-        if not isinstance(t, Tensor) or not t.requires_grad:
-            raise RuntimeError("grad: every input must be a Tensor that requires grad")
+    inputs = [inputs] if isinstance(inputs, Tensor) else _as_list("grad", "inputs", inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: input {i} is a {type(t).__name__}, not a Tensor")
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}, {t.dtype}) does not require grad; create it with "
+                               "requires_grad=True")
     if isinstance(outputs, Tensor):
-        outputs = [outputs]
-        grad_outputs = [grad_outputs]
-    result = run_backward(list(outputs), grad_outputs, retain_graph, create_graph, inputs=inputs)
-    return result
+        outputs, grad_outputs = [outputs], [grad_outputs]
+    else:
+        outputs = _as_list("grad", "outputs", outputs)
+        grad_outputs = [None] * len(outputs) if grad_outputs is None else _as_list("grad", "grad_outputs",
+                                                                                   grad_outputs)
+        if len(grad_outputs) != len(outputs):
+            raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    return run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=inputs)
 
 
+def _as_list(op, what, values):
+    if isinstance(values, (list, tuple)):
+        return list(values)
+    raise TypeError(f"{op}: {what} must be a Tensor or a list of Tensors, got {type(values).__name__}")
+
+
+from . import anomaly  # noqa: E402  (anomaly mode's checks; it reads this module's flags)
 from .tensor import Tensor  # noqa: E402  (tensor.py builds on Function; imported last to close the cycle)

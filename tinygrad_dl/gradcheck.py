@@ -7,7 +7,7 @@ disagree most; the check passes when every entry satisfies |g - g_num| <= atol +
 import numpy as np
 
 from .autograd import grad as autograd_grad
-from .tensor import Tensor
+from .tensor import Tensor, _as_array
 
 
 class GradcheckError(AssertionError):
@@ -63,23 +63,43 @@ class GradcheckResult:
         return f"{self.title} {verdict}\n" + "\n".join(repr(r) for r in self.reports)
 
 
-def _as_float64_leaves(inputs):
+def _as_float64_leaves(inputs, op):
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"{op}: inputs must be a list or tuple of arrays or tensors, got {type(inputs).__name__}")
     leaves = []
-    for x in inputs:
-        if isinstance(x, Tensor) and x.dtype.kind not in "fc":
-            leaves.append(x)  # an integer/bool Tensor (labels, indices, masks) is a constant: keep its dtype
-        elif isinstance(x, Tensor):
-            leaves.append(Tensor(np.array(x.data, dtype=np.float64), requires_grad=x.requires_grad))
-        else:
-            leaves.append(Tensor(np.array(x, dtype=np.float64), requires_grad=True))
+    for i, x in enumerate(inputs):
+        if isinstance(x, Tensor) and x.dtype.kind != "f":
+            leaves.append(x)  # an integer/bool/complex Tensor (labels, indices, masks) is a constant: kept as is
+            continue
+        try:
+            values = _as_array(x, op=f"{op}: input {i}")
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{err} (inputs are arrays or tensors of numbers)") from None
+        if values.dtype.kind == "c":
+            raise TypeError(f"{op}: input {i} is complex (shape {values.shape}); gradients are checked for real "
+                            "inputs only")
+        requires_grad = x.requires_grad if isinstance(x, Tensor) else True
+        leaves.append(Tensor(np.array(values, dtype=np.float64), requires_grad=requires_grad))
     return leaves
+
+
+def _check_settings(op, fn, eps, atol, rtol):
+    if not callable(fn):
+        raise TypeError(f"{op}: fn must be callable (a function of the inputs returning a Tensor), got "
+                        f"{type(fn).__name__}")
+    for name, value in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{op}: {name} must be a number, got {value!r}")
+        if not (value > 0 if name == "eps" else value >= 0):
+            raise ValueError(f"{op}: {name} must be {'> 0' if name == 'eps' else '>= 0'}, got {value!r}")
 
 
 def _scalar_objective(fn, leaves, weights):
     """fn's output reduced to a scalar: itself if it has one element, else sum(output * weights)."""
     out = fn(*leaves)
     if not isinstance(out, Tensor):
-        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__} (inputs: "
+                        f"{', '.join(f'{x.shape} {x.dtype}' for x in leaves)})")
     if out.data.size == 1:
         return out.reshape(())
     if weights[0] is None:
@@ -112,11 +132,13 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     product. Returns a ``GradcheckResult`` (truthy when all inputs pass); on failure raises
     ``GradcheckError`` with the report, or returns the result if ``raise_exception=False``.
     """
-    leaves = _as_float64_leaves(inputs)
+    _check_settings(_title, fn, eps, atol, rtol)
+    leaves = _as_float64_leaves(inputs, _title)
     positions = [i for i, x in enumerate(leaves) if x.requires_grad]  # reports name inputs by position
     checked = [leaves[i] for i in positions]
     if not checked:
-        raise ValueError("gradcheck: no input requires grad")
+        raise ValueError(f"{_title}: no input requires grad (inputs: "
+                         f"{', '.join(f'{x.shape} {x.dtype}' for x in leaves) or 'none'})")
     weights = [None]
     objective = _scalar_objective(fn, leaves, weights)
     # An objective without a graph does not depend on the inputs (e.g. gradgradcheck of a linear op,
@@ -139,6 +161,7 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tr
     The first-order gradients are projected on fixed random directions, so the check compares a
     Hessian-vector product of every input with central differences of the first-order gradients.
     """
+    _check_settings("gradgradcheck", fn, eps, atol, rtol)
     directions = {}
 
     def first_order(*leaves):

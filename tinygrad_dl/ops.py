@@ -11,20 +11,9 @@ import math
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
+from . import generic as G
 from .autograd import Function
 from .tensor import Tensor
-
-
-def _log(x):
-    return x.log() if isinstance(x, Tensor) else np.log(x)
-
-
-def _exp(x):
-    return x.exp() if isinstance(x, Tensor) else np.exp(x)
-
-
-def _broadcast_to(x, shape):
-    return x.broadcast_to(shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
 
 
 def _sigmoid(x):
@@ -33,6 +22,9 @@ def _sigmoid(x):
     overflow warning is silenced."""
     with np.errstate(over="ignore"):
         return 1 / (1 + np.exp(-x))
+
+
+_ndarray = np.ndarray
 
 
 def _saved_output(out):
@@ -75,7 +67,9 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        # keep only what the backward reads: b for a's gradient, a for b's (so changing the other is fine)
+        ctx.saved_tensors = (a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod
@@ -88,7 +82,7 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.saved_tensors = (a if ctx.needs_input_grad[1] else None, b)
         return a / b
 
     @staticmethod
@@ -103,16 +97,36 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         out = _saved_output(a ** b)
-        ctx.save_for_backward(a, b, out)
+        ctx.saved_tensors = (a, b, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        grad_a = grad * b * a ** (b - 1) if need_a else None
-        grad_b = grad * out * _log(a) if need_b else None  # d(a^b)/db = a^b log a (a > 0)
+        grad_a = grad * _pow_slope_in_base(a, b) if need_a else None
+        grad_b = grad * _pow_slope_in_exponent(a, b, out) if need_b else None
         return grad_a, grad_b
+
+
+def _pow_slope_in_base(a, b):
+    """d(a^b)/da = b a^(b-1). At a = 0 with b = 0 that is 0 * inf: taken as 0 there, like PyTorch (x^0 is
+    constant); everywhere else the formula (and its own derivatives) stand."""
+    exponent = G.data(b)
+    if np.ndim(exponent) == 0 and exponent != 0:  # the common case, x ** 2
+        return b * a ** (b - 1)
+    zero = (exponent == 0) & (G.data(a) == 0)
+    if not np.any(zero):
+        return b * a ** (b - 1)
+    return b * a ** G.where(zero, 1, b - 1)  # b * 0^1 = 0 there instead of 0 * 0^-1
+
+
+def _pow_slope_in_exponent(a, b, out):
+    """d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (its limit; log 0 would give 0 * -inf)."""
+    zero = (G.data(a) == 0) & (G.data(b) >= 0)
+    if not np.any(zero):
+        return out * G.log(a)
+    return out * G.log(G.where(zero, 1, a))  # log 1 = 0 there
 
 
 class Maximum(Function):
@@ -139,7 +153,10 @@ class Minimum(Function):
 class Where(Function):
     @staticmethod
     def forward(ctx, a, b, condition):
-        ctx.condition = np.asarray(condition, dtype=bool)
+        mask = np.asarray(condition)
+        if mask.dtype.kind not in "biuf":
+            raise TypeError(f"the condition must be a boolean array or tensor, got {condition!r:.60}")
+        ctx.condition = mask.astype(bool, copy=False)
         return np.where(ctx.condition, a, b)
 
     @staticmethod
@@ -151,9 +168,13 @@ class Where(Function):
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
+        if a is None or b is None:
+            raise TypeError("matmul takes two tensors, got None")
         if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ValueError("matmul does not take 0-d operands; use * for scalars")
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx._ndims = (np.ndim(a), np.ndim(b))  # underscore: bookkeeping, not an argument to show
+        ctx.saved_tensors = (a if need_b else None, b if need_a else None)  # b for a's gradient, a for b's
         try:
             return a @ b
         except ValueError:
@@ -166,14 +187,15 @@ class MatMul(Function):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        if a.ndim == 1 and b.ndim == 1:  # dot product: grad is a scalar
+        a_ndim, b_ndim = ctx._ndims
+        if a_ndim == 1 and b_ndim == 1:  # dot product: grad is a scalar
             return (grad * b if need_a else None), (grad * a if need_b else None)
-        if a.ndim == 1:  # (k,) @ (..., k, n): treat a as a row
+        if a_ndim == 1:  # (k,) @ (..., k, n): treat a as a row
             grad_row = grad[..., None, :]
             grad_a = (grad_row @ b.swapaxes(-1, -2))[..., 0, :] if need_a else None
             grad_b = a[:, None] @ grad_row if need_b else None
             return grad_a, grad_b
-        if b.ndim == 1:  # (..., m, k) @ (k,): treat b as a column
+        if b_ndim == 1:  # (..., m, k) @ (k,): treat b as a column
             grad_col = grad[..., None]
             grad_a = grad_col @ b[None, :] if need_a else None
             grad_b = (a.swapaxes(-1, -2) @ grad_col)[..., 0] if need_b else None
@@ -200,8 +222,10 @@ class Neg(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
-        out = _saved_output(np.exp(x))
-        ctx.save_for_backward(out)
+        out = np.exp(x)
+        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
+            out = np.asarray(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -213,7 +237,7 @@ class Exp(Function):
 class Log(Function):
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
+        ctx.saved_tensors = (x,)
         return np.log(x)
 
     @staticmethod
@@ -222,11 +246,40 @@ class Log(Function):
         return grad / x
 
 
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.saved_tensors = (x,)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (1 + x)
+
+
+class Expm1(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.expm1(x)
+        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
+            out = np.asarray(out)
+        ctx.saved_tensors = (out,)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (out + 1)
+
+
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
-        out = _saved_output(np.sqrt(x))
-        ctx.save_for_backward(out)
+        out = np.sqrt(x)
+        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
+            out = np.asarray(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -238,8 +291,10 @@ class Sqrt(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
-        out = _saved_output(np.tanh(x))  # saturates to exactly +-1 without overflow
-        ctx.save_for_backward(out)
+        out = np.tanh(x)  # saturates to exactly +-1 without overflow
+        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
+            out = np.asarray(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -251,8 +306,10 @@ class Tanh(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
-        out = _saved_output(_sigmoid(x))
-        ctx.save_for_backward(out)
+        out = _sigmoid(x)
+        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
+            out = np.asarray(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -314,9 +371,16 @@ class AsType(Function):
 # Reductions (axis: None, an int or a tuple, negative allowed; keepdims like NumPy)
 
 
+def _axes(axis, ndim):
+    """``axis`` (an int or a tuple of ints) as a tuple of non-negative axes; out of range is an AxisError."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer, tuple, list)):
+        raise TypeError(f"axis must be None, an integer or a tuple of integers, got {axis!r}")
+    return normalize_axis_tuple(axis, ndim)
+
+
 def _reduction_setup(ctx, x, axis, keepdims):
     """Store the normalised axes and the shape the gradient takes before broadcasting back."""
-    ctx.axis = None if axis is None else normalize_axis_tuple(axis, x.ndim)
+    ctx.axis = None if axis is None else _axes(axis, x.ndim)
     ctx.keepdims = keepdims
     ctx.input_shape = x.shape
     axes = range(x.ndim) if ctx.axis is None else ctx.axis
@@ -328,7 +392,7 @@ def _reduction_setup(ctx, x, axis, keepdims):
 
 def _grad_to_input(ctx, grad):
     """Broadcast the gradient of a reduction back over the reduced axes."""
-    return _broadcast_to(grad.reshape(ctx.kept_shape), ctx.input_shape)
+    return G.broadcast_to(grad.reshape(ctx.kept_shape), ctx.input_shape)
 
 
 class Sum(Function):
@@ -374,14 +438,20 @@ class Min(Function):
     backward = Max.backward
 
 
+def _check_ddof(ctx, ddof):
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, float, np.integer, np.floating)):
+        raise TypeError(f"ddof must be a number, got {ddof!r}")
+    if ctx.count - ddof <= 0:
+        raise ValueError(f"ddof={ddof} needs more than {ddof} values, got {ctx.count}")
+    ctx.ddof = ddof
+
+
 class Var(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, ddof=0):
         axis = _reduction_setup(ctx, x, axis, keepdims)
-        ctx.ddof = ddof
-        if ctx.count - ddof <= 0:
-            raise ValueError(f"variance with ddof={ddof} needs more than {ddof} values, got {ctx.count}")
-        ctx.save_for_backward(x)
+        _check_ddof(ctx, ddof)
+        ctx.saved_tensors = (x,)
         return np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
     @staticmethod
@@ -391,22 +461,115 @@ class Var(Function):
         return grad.reshape(ctx.kept_shape) * centered * (2.0 / (ctx.count - ctx.ddof))
 
 
-class LogSumExp(Function):
+class Std(Function):
+    """sqrt(var): one node. Its gradient (x - mean) / ((n - ddof) std) is infinite where std is 0."""
+
     @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
+    def forward(ctx, x, axis=None, keepdims=False, ddof=0):
         axis = _reduction_setup(ctx, x, axis, keepdims)
-        shift = np.max(x, axis=axis, keepdims=True)
-        shift = np.where(np.isfinite(shift), shift, 0)  # rows of -inf stay -inf instead of nan
-        out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
-        out = _saved_output(out.reshape(ctx.out_shape))
-        ctx.save_for_backward(x, out)  # the returned array itself, so create_graph differentiates through it
+        _check_ddof(ctx, ddof)
+        out = _saved_output(np.std(x, axis=axis, keepdims=keepdims, ddof=ddof))
+        ctx.saved_tensors = (x, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
-        softmax = _exp(x - out.reshape(ctx.kept_shape))
+        centered = x - x.mean(axis=ctx.axis, keepdims=True)
+        return grad.reshape(ctx.kept_shape) * centered / (out.reshape(ctx.kept_shape) * (ctx.count - ctx.ddof))
+
+
+def logsumexp_array(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) on an ndarray, shifted by the maximum (rows of -inf stay -inf instead of nan)."""
+    shift = np.max(x, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def softmax_array(x, axis=-1):
+    """exp(x - max) / sum(exp(x - max)) on an ndarray: no overflow for any magnitude."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax_array(x, axis=-1):
+    """x - logsumexp(x) on an ndarray, as (x - max) - log(sum(exp(x - max))) (rows of -inf stay -inf)."""
+    shift = np.max(x, axis=axis, keepdims=True)
+    shifted = x - np.where(np.isfinite(shift), shift, 0)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+class Norm(Function):
+    """The Euclidean norm of the entries along ``axis``: sqrt(sum(x^2)). Its gradient x / norm is taken as 0
+    where the norm is 0 (a subgradient, as in PyTorch), so a zero vector gives no NaN."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axis = _reduction_setup(ctx, x, axis, keepdims)
+        kept = np.sqrt(np.sum(x * x, axis=axis, keepdims=True))
+        ctx._zero = kept == 0
+        out = _saved_output(kept.reshape(ctx.out_shape))
+        ctx.saved_tensors = (x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        kept = out.reshape(ctx.kept_shape)
+        if ctx._zero.any():
+            kept = G.where(ctx._zero, 1, kept)  # x is 0 wherever the norm is: the gradient there is 0 / 1
+        return grad.reshape(ctx.kept_shape) * x / kept
+
+
+class LogSumExp(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axis = _reduction_setup(ctx, x, axis, keepdims)
+        out = _saved_output(logsumexp_array(x, axis, keepdims=True).reshape(ctx.out_shape))
+        ctx.saved_tensors = (x, out)  # the returned array itself, so create_graph differentiates through it
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        softmax = G.exp(x - out.reshape(ctx.kept_shape))
         return grad.reshape(ctx.kept_shape) * softmax
+
+
+def _softmax_axis(x, axis):
+    """The softmax axis (an int or a tuple), normalised: an out-of-range axis fails here, named."""
+    return _axes(axis, np.ndim(x))
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        ctx.axis = _softmax_axis(x, axis)
+        out = _saved_output(softmax_array(x, ctx.axis))
+        ctx.saved_tensors = (out,)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return out * (grad - (grad * out).sum(axis=ctx.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    op_name = "log_softmax"
+
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        ctx.axis = _softmax_axis(x, axis)
+        out = _saved_output(log_softmax_array(x, ctx.axis))
+        ctx.saved_tensors = (out,)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad - G.exp(out) * grad.sum(axis=ctx.axis, keepdims=True)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -436,7 +599,9 @@ class Transpose(Function):
         if axes is not None:
             axes = normalize_axis_tuple(axes, x.ndim, allow_duplicate=False)
             if len(axes) != x.ndim:
-                raise ValueError(f"axes {ctx.axes} do not match a tensor of shape {x.shape}")
+                hint = (f"; NumPy's transpose takes a full permutation of the {x.ndim} axes (PyTorch's "
+                        f"transpose(dim0, dim1) is swapaxes(dim0, dim1) here)" if len(axes) == 2 else "")
+                raise ValueError(f"axes {ctx.axes} do not match a tensor of shape {x.shape}{hint}")
         ctx.inverse = None if axes is None else tuple(np.argsort(axes))
         return np.transpose(x, axes)
 
@@ -457,6 +622,8 @@ class SwapAxes(Function):
 
 
 class BroadcastTo(Function):
+    op_name = "broadcast_to"
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = shape
@@ -470,7 +637,14 @@ class BroadcastTo(Function):
 class Pad(Function):
     @staticmethod
     def forward(ctx, x, pad_width, constant_values=0):
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+        if x.ndim == 0:
+            raise ValueError("a 0-d tensor has no axis to pad; reshape it to (1,) first")
+        widths = np.asarray(pad_width)
+        if widths.dtype.kind not in "iu" or widths.ndim > 2:
+            raise TypeError(f"pad_width must be integers: one (before, after) pair, or one per axis; got {pad_width!r}")
+        if np.asarray(constant_values).dtype.kind not in "biuf":
+            raise TypeError(f"constant_values must be a number, got {constant_values!r}")
+        widths = np.broadcast_to(widths, (x.ndim, 2))
         if (widths < 0).any():
             raise ValueError(f"pad widths must be >= 0, got {pad_width}")
         ctx.pad_width = pad_width
@@ -538,7 +712,9 @@ class Concatenate(Function):
     def forward(ctx, *arrays, axis=0):
         if not arrays:
             raise ValueError("need at least one tensor to concatenate")
-        ctx.axis = normalize_axis_tuple(axis, arrays[0].ndim)[0] if np.ndim(arrays[0]) else axis
+        if any(np.ndim(a) == 0 for a in arrays):
+            raise ValueError(f"cannot concatenate 0-d tensors (shapes {[np.shape(a) for a in arrays]}); use stack")
+        ctx.axis = normalize_axis_tuple(axis, arrays[0].ndim)[0]
         ctx.bounds = np.cumsum([0] + [a.shape[ctx.axis] for a in arrays if a.ndim > ctx.axis]).tolist()
         try:
             return np.concatenate(arrays, axis=axis)

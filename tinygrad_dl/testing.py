@@ -30,11 +30,13 @@ try:
 except ImportError as err:  # hypothesis is only a test dependency
     raise ImportError('tinygrad_dl.testing needs hypothesis: pip install "tinygrad_dl[test]"') from err
 
+from ._random_graphs import GraphOp, RandomGraph, assert_graph_gradients, default_graph_ops, random_graphs
 from .gradcheck import gradcheck, gradgradcheck
 from .tensor import Tensor
 
 __all__ = ["arrays", "shapes", "broadcastable_shapes", "valid_axes", "index_expressions", "distinct_values",
-           "assert_gradients_match", "check_gradients"]
+           "assert_gradients_match", "check_gradients", "random_graphs", "GraphOp", "RandomGraph",
+           "default_graph_ops", "assert_graph_gradients", "check_random_graphs"]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -272,3 +274,25 @@ def _function_name(fn):
     owner = getattr(fn, "__self__", None)  # Function.apply is a bound classmethod: name the class
     name = owner.__name__ if isinstance(owner, type) else getattr(fn, "__name__", "fn")
     return name if name.isidentifier() else "fn"
+
+
+def check_random_graphs(*extra_ops, ops=None, second_order=None, max_examples=None, eps=1e-6, atol=1e-5,
+                        rtol=1e-3, **graph_options):
+    """A hypothesis test (assign it to a ``test_...`` name) checking random graphs' gradients.
+
+    ``extra_ops``: your own ``GraphOp``s, mixed into the default pool (or into ``ops``). ``second_order``:
+    None checks second derivatives when every op of the drawn graph supports them. ``graph_options`` go to
+    ``random_graphs`` (``max_leaves``, ``max_steps``, ...)::
+
+        softplus = GraphOp("softplus", Softplus.apply)
+        test_softplus_in_graphs = check_random_graphs(softplus)
+    """
+    overrides = {"deadline": None}
+    if max_examples is not None:
+        overrides["max_examples"] = max_examples
+
+    def test_random_graph_gradients(graph):
+        assert_graph_gradients(graph, second_order=second_order, eps=eps, atol=atol, rtol=rtol)
+
+    strategy = random_graphs(ops=ops, extra_ops=extra_ops, **graph_options)
+    return settings(**overrides)(given(strategy)(test_random_graph_gradients))
