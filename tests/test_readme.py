@@ -14,9 +14,8 @@ import pytest
 README = Path(__file__).resolve().parents[1] / "README.md"
 FENCE = re.compile(r"^```(\w*)\s*$")
 
-# Blocks that are expected to fail in this branch, by a snippet of their code, with the reason.
-# The custom-op block needs the core's public array-or-Tensor helpers (issue 10 §3), written on the core branch:
-# REMOVE THIS ENTRY WHEN MERGING that branch (strict: the block passing then fails this test as a reminder).
+
+
 def python_blocks(text):
     """(line of the opening fence, code) for every ```python block, in order."""
     blocks, language, lines, start = [], None, [], None
