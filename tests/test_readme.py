@@ -15,7 +15,6 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 FENCE = re.compile(r"^```(\w*)\s*$")
 
 
-
 def python_blocks(text):
     """(line of the opening fence, code) for every ```python block, in order."""
     blocks, language, lines, start = [], None, [], None
