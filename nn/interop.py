@@ -544,7 +544,7 @@ def _activation_to(m, c):
     if isinstance(activation, Module):
         return c.child(activation, "activation")
     _refuse(c, f"has the activation function {getattr(activation, '__name__', activation)!r}, which torch cannot "
-               "take over; use activation='relu', F.gelu, or an activation layer (nn.GELU(), nn.Tanh(), ...)")
+               "take over; use activation='relu' or 'gelu', or an activation layer (nn.GELU('tanh'), nn.Tanh(), ...)")
 
 
 def _activation_from(tm, c):
@@ -552,7 +552,7 @@ def _activation_from(tm, c):
     if activation is c.torch.nn.functional.relu:
         return "relu"
     if activation is c.torch.nn.functional.gelu:
-        return F.gelu
+        return "gelu"
     if isinstance(activation, c.torch.nn.Module):
         return c.child(activation, "activation")
     _refuse(c, f"has the activation function {getattr(activation, '__name__', activation)!r}, which has no "

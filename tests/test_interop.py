@@ -392,7 +392,7 @@ LAYER_SPECS = {
                       np.triu(np.ones((5, 4), dtype=bool), k=2)],
         call=lambda m, q, k, v, mask: m(q, k, v, attn_mask=mask, average_attn_weights=False)),
     "TransformerEncoderLayer(norm_first, gelu, batch_first)": spec(
-        lambda d, p: nn.TransformerEncoderLayer(8, 2, 16, dropout=p, activation=F.gelu, batch_first=True,
+        lambda d, p: nn.TransformerEncoderLayer(8, 2, 16, dropout=p, activation="gelu", batch_first=True,
                                                 norm_first=True, dtype=d),
         lambda t, p: t.nn.TransformerEncoderLayer(8, 2, 16, dropout=p, activation="gelu", batch_first=True,
                                                   norm_first=True),
@@ -515,6 +515,7 @@ SPEC_CASES = [pytest.param(name, dtype, mode, id=f"{name}-{np.dtype(dtype).name}
               for name, s in LAYER_SPECS.items() for dtype in (np.float64, np.float32) for mode in s.modes]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # torch's note on its speed
 @pytest.mark.parametrize("name, dtype, mode", SPEC_CASES)
 def test_to_torch_layer_by_layer(torch, name, dtype, mode):
     s = LAYER_SPECS[name]
@@ -529,6 +530,7 @@ def test_to_torch_layer_by_layer(torch, name, dtype, mode):
     _assert_same_computation(torch, ours, theirs, arrays, s.call, s.constant)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 @pytest.mark.parametrize("name, dtype, mode", SPEC_CASES)
 def test_from_torch_layer_by_layer(torch, name, dtype, mode):
     """From torch's own layers (its initialisation, its submodule classes) to ours."""
@@ -719,6 +721,7 @@ OPTIONS_WITHOUT_AN_EQUIVALENT = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")  # torch's note when building nn.Transformer
 @pytest.mark.parametrize("direction, index", [(d, i) for d, cases in OPTIONS_WITHOUT_AN_EQUIVALENT.items()
                                               for i in range(len(cases))])
 def test_options_without_an_equivalent_are_named(torch, direction, index):
