@@ -894,6 +894,16 @@ CASES += [
          lambda w, s: F.scaled_dot_product_attention(Tensor(np.ones((2, 5, 8))), Tensor(np.ones((2, 4, 8))),
                                                      Tensor(np.ones((2, 4, 8))), attn_mask=np.ones(s, dtype=bool)),
          ValueError, shape_of(None, "scaled_dot_product_attention", "does not broadcast", "(2, 5, 4)")),
+    case("F.attention_weights mask that does not broadcast", wrong_shapes((5, 4), 1, 3).filter(
+        lambda s: not _broadcasts(s, (2, 5, 4))),
+         lambda w, s: F.attention_weights(Tensor(np.ones((2, 5, 8))), Tensor(np.ones((2, 4, 8))),
+                                          attn_mask=np.ones(s, dtype=bool)),
+         ValueError, shape_of(None, "attention_weights", "does not broadcast", "(2, 5, 4)")),
+    case("F.positional_encoding bad sizes or dtype", st.tuples(st.sampled_from(["positions", "d_model", "dtype"]),
+                                                              st.sampled_from([0, -3, 2.5, "8", None, True, np.int64])
+                                                              ).filter(lambda a: a != ("dtype", None)),  # float64
+         lambda w, a: F.positional_encoding(**{"positions": 10, "d_model": 8, a[0]: a[1]}), ARG,
+         lambda w, a: ["positional_encoding", a[0] if a[0] != "dtype" else ""]),
     case("F.scaled_dot_product_attention query, key and value that do not fit", st.sampled_from([
         ((2, 5, 8), (2, 4, 6), (2, 4, 8)), ((2, 5, 8), (2, 4, 8), (2, 3, 8)), ((8,), (4, 8), (4, 8)),
         ((3, 5, 8), (2, 4, 8), (2, 4, 8))]),
