@@ -265,8 +265,8 @@ class MultiheadAttention(Module):
             raise ValueError(f"{self._describe()}: {name} of shape {x.shape} does not fit; expected {layout} with "
                              f"{width} features, or unbatched (length, {width})")
         if x.dtype.kind != "f":
-            raise TypeError(f"{self._describe()}: {name} must be a floating-point tensor, got dtype {x.dtype} and shape "
-                            f"{x.shape} (token ids go through nn.Embedding first)")
+            raise TypeError(f"{self._describe()}: {name} must be a floating-point tensor, got dtype {x.dtype} and "
+                            f"shape {x.shape} (token ids go through nn.Embedding first)")
         if x.ndim == 2:
             return x.reshape(1, *x.shape), False
         return (x if self.batch_first else x.swapaxes(0, 1)), True

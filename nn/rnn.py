@@ -170,7 +170,8 @@ class _RNNBase(Module):
         self.hidden_size = _check_size(f"{name}: hidden_size", hidden_size)
         self.num_layers = _check_size(f"{name}: num_layers", num_layers)
         if isinstance(proj_size, (bool, np.bool_)) or proj_size != 0:
-            raise ValueError(f"{name}: proj_size is not supported, got {proj_size!r} (use a Linear layer on the output)")
+            raise ValueError(f"{name}: proj_size is not supported, got {proj_size!r} (use a Linear layer on the "
+                             "output)")
         dropout = _number(name, "dropout (the probability of dropping a unit between layers)", dropout, 0.0, 1.0)
         self.bias, self.batch_first = _flag(name, "bias", bias), _flag(name, "batch_first", batch_first)
         self.bidirectional, dtype = _flag(name, "bidirectional", bidirectional), _float_dtype(name, dtype)

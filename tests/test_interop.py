@@ -354,7 +354,8 @@ LAYER_SPECS = {
         lambda t, p: t.nn.BatchNorm2d(3, eps=1e-3, affine=False),
         lambda d, r: [r.randn(4, 3, 3, 2).astype(d) - 1], modes=("train", "eval")),
     "RNNCell(relu) with a state": spec(
-        lambda d, p: nn.RNNCell(4, 5, nonlinearity="relu", dtype=d), lambda t, p: t.nn.RNNCell(4, 5, nonlinearity="relu"),
+        lambda d, p: nn.RNNCell(4, 5, nonlinearity="relu", dtype=d),
+        lambda t, p: t.nn.RNNCell(4, 5, nonlinearity="relu"),
         lambda d, r: [r.randn(3, 4).astype(d), r.randn(3, 5).astype(d)]),
     "LSTMCell with (h, c)": spec(
         lambda d, p: nn.LSTMCell(4, 5, dtype=d), lambda t, p: t.nn.LSTMCell(4, 5),
@@ -439,7 +440,8 @@ LAYER_SPECS = {
         lambda t, p: t.nn.NLLLoss(t.tensor([1.0, 2.0, 0.5]), reduction="sum"),
         lambda d, r: [r.randn(4, 3, 2).astype(d), np.array([[0, 1], [2, 2], [1, 0], [0, 0]])]),
     "BCEWithLogitsLoss(weight, pos_weight)": spec(
-        lambda d, p: nn.BCEWithLogitsLoss(np.array([1.0, 0.5, 2.0], dtype=d), pos_weight=np.array([3.0, 1.0, 0.5], dtype=d)),
+        lambda d, p: nn.BCEWithLogitsLoss(np.array([1.0, 0.5, 2.0], dtype=d),
+                                          pos_weight=np.array([3.0, 1.0, 0.5], dtype=d)),
         lambda t, p: t.nn.BCEWithLogitsLoss(t.tensor([1.0, 0.5, 2.0]), pos_weight=t.tensor([3.0, 1.0, 0.5])),
         lambda d, r: [r.randn(4, 3).astype(d), (r.rand(4, 3) > 0.5).astype(d)], constant=(1,)),
     "BCELoss(weight, reduction='none')": spec(
@@ -704,13 +706,14 @@ OPTIONS_WITHOUT_AN_EQUIVALENT = {
         (lambda t: t.nn.MaxPool2d(2, ceil_mode=True), "MaxPool2d with return_indices=False, ceil_mode=True"),
         (lambda t: t.nn.MaxPool2d(2, return_indices=True), "MaxPool2d with return_indices=True"),
         (lambda t: t.nn.AvgPool2d(2, divisor_override=3), "AvgPool2d with ceil_mode=False, divisor_override=3"),
-        (lambda t: t.nn.Sequential(t.nn.ZeroPad2d((1, -1, 0, 0))), "Sequential.0 is a torch.nn ZeroPad2d\\(1, -1, 0, 0\\) "
-                                                                   "that crops"),
+        (lambda t: t.nn.Sequential(t.nn.ZeroPad2d((1, -1, 0, 0))),
+         "Sequential.0 is a torch.nn ZeroPad2d\\(1, -1, 0, 0\\) that crops"),
         (lambda t: t.nn.LSTM(3, 4, proj_size=2), "LSTM with proj_size=2"),
         (lambda t: t.nn.Embedding(5, 3, max_norm=1.0), "Embedding with max_norm=1.0"),
         (lambda t: t.nn.Embedding(5, 3, sparse=True), "Embedding with .*sparse=True"),
         (lambda t: t.nn.MultiheadAttention(8, 2, add_bias_kv=True), "MultiheadAttention with add_bias_kv"),
-        (lambda t: t.nn.MultiheadAttention(8, 2, add_zero_attn=True), "MultiheadAttention with add_bias_kv or add_zero"),
+        (lambda t: t.nn.MultiheadAttention(8, 2, add_zero_attn=True),
+         "MultiheadAttention with add_bias_kv or add_zero"),
         (lambda t: t.nn.TransformerEncoderLayer(8, 2, activation=t.tanh),
          "TransformerEncoderLayer has the activation function 'tanh'"),
         (lambda t: t.nn.TransformerEncoderLayer(8, 2, bias=False),
