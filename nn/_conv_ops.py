@@ -71,8 +71,8 @@ def pair(op, name, value, minimum):
     """An int or a pair of ints as a pair, each at least ``minimum`` (a clear error otherwise)."""
     values = (value, value) if isinstance(value, (int, np.integer)) else tuple(value) if isinstance(
         value, (tuple, list)) else None
-    if (values is None or len(values) != 2 or not all(isinstance(v, (int, np.integer)) for v in values)
-            or isinstance(value, bool)):
+    if (values is None or len(values) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in values)):
         raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     if any(v < minimum for v in values):
         raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")

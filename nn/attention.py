@@ -22,7 +22,7 @@ from tinygrad_dl import Function, Tensor
 
 from . import functional as F
 from . import init as nn_init
-from .layers import Dropout, Linear
+from .layers import Dropout, Linear, _flag, _float_dtype, _number, _size
 from .module import Module, Parameter
 
 
@@ -116,12 +116,13 @@ def _dropout_keep(shape, p, dtype, generator):
 
 def _attention(q, k, v, bias, dropout_p, scale, generator, with_weights, op):
     """The fused attention with all checks done: returns the output, and the weights when asked."""
-    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else _number(op, "scale", scale)
+    dropout_p = _number(op, "dropout_p", dropout_p, 0.0, 1.0)
+    if dropout_p == 1:
+        raise ValueError(f"{op}: dropout_p must be in [0, 1), got {dropout_p}")
     score_shape = np.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (q.shape[-2], k.shape[-2])
     keep = None
     if dropout_p:
-        if not 0 <= dropout_p < 1:
-            raise ValueError(f"{op}: dropout_p must be in [0, 1), got {dropout_p}")
         keep = _dropout_keep(score_shape, dropout_p, q.dtype, generator)
     result = ScaledDotProductAttention.apply(q, k, v, bias, scale=scale, keep=keep, with_weights=with_weights)
     if not with_weights:
@@ -203,16 +204,21 @@ class MultiheadAttention(Module):
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
                  kdim=None, vdim=None, batch_first=False, dtype=np.float32, generator=None):
         super().__init__()
-        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
-            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive multiple of num_heads "
-                             f"({num_heads})")
+        name = "MultiheadAttention"
+        embed_dim, num_heads = _size(name, "embed_dim", embed_dim), _size(name, "num_heads", num_heads)
+        if embed_dim % num_heads:
+            raise ValueError(f"{name}: embed_dim ({embed_dim}) must be a positive multiple of num_heads ({num_heads})")
         if add_bias_kv or add_zero_attn:
-            raise ValueError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1), got {dropout}")
-        self.embed_dim, self.num_heads, self.head_dim = int(embed_dim), int(num_heads), embed_dim // num_heads
-        self.kdim, self.vdim = kdim or embed_dim, vdim or embed_dim
-        self.dropout, self.batch_first, self.generator = float(dropout), bool(batch_first), generator
+            raise ValueError(f"{name}: add_bias_kv and add_zero_attn are not supported")
+        dropout = _number(name, "dropout", dropout, 0.0, 1.0)
+        if dropout == 1:
+            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        bias, batch_first = _flag(name, "bias", bias), _flag(name, "batch_first", batch_first)
+        dtype = _float_dtype(name, dtype)
+        self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
+        self.kdim = embed_dim if kdim is None else _size(name, "kdim", kdim)
+        self.vdim = embed_dim if vdim is None else _size(name, "vdim", vdim)
+        self.dropout, self.batch_first, self.generator = dropout, batch_first, generator
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(np.zeros((3 * embed_dim, embed_dim), dtype=dtype))
@@ -258,6 +264,9 @@ class MultiheadAttention(Module):
             layout = "(batch, length, features)" if self.batch_first else "(length, batch, features)"
             raise ValueError(f"{self._describe()}: {name} of shape {x.shape} does not fit; expected {layout} with "
                              f"{width} features, or unbatched (length, {width})")
+        if x.dtype.kind != "f":
+            raise TypeError(f"{self._describe()}: {name} must be a floating-point tensor, got dtype {x.dtype} and "
+                            f"shape {x.shape} (token ids go through nn.Embedding first)")
         if x.ndim == 2:
             return x.reshape(1, *x.shape), False
         return (x if self.batch_first else x.swapaxes(0, 1)), True
@@ -337,8 +346,9 @@ def get_angles(pos, i, d):
 
 def positional_encoding(positions, d_model, dtype=np.float32):
     """The course's sinusoidal encoding, shape (1, positions, d_model): sin on even columns, cos on odd ones."""
-    if positions <= 0 or d_model <= 0:
-        raise ValueError(f"positional_encoding: positions and d_model must be positive, got {positions}, {d_model}")
+    positions, d_model = _size("positional_encoding", "positions", positions), _size("positional_encoding",
+                                                                                     "d_model", d_model)
+    dtype = _float_dtype("positional_encoding", dtype)
     angles = get_angles(np.arange(positions)[:, None], np.arange(d_model)[None, :], d_model)
     angles[:, 0::2] = np.sin(angles[:, 0::2])
     angles[:, 1::2] = np.cos(angles[:, 1::2])
@@ -351,7 +361,10 @@ class PositionalEncoding(Module):
 
     def __init__(self, d_model, max_len=5000, dropout=0.0, batch_first=True, dtype=np.float32):
         super().__init__()
-        self.d_model, self.max_len, self.batch_first = int(d_model), int(max_len), bool(batch_first)
+        name = "PositionalEncoding"
+        self.d_model, self.max_len = _size(name, "d_model", d_model), _size(name, "max_len", max_len)
+        self.batch_first = _flag(name, "batch_first", batch_first)
+        dropout, dtype = _number(name, "dropout", dropout, 0.0, 1.0), _float_dtype(name, dtype)
         self.encoding = positional_encoding(self.max_len, self.d_model, dtype)[0]  # (max_len, d_model)
         self.dropout = Dropout(dropout)
 
@@ -361,6 +374,9 @@ class PositionalEncoding(Module):
         if x.ndim != 3 or x.shape[-1] != self.d_model or x.shape[axis] > self.max_len:
             raise ValueError(f"PositionalEncoding({self.d_model}, max_len={self.max_len}): input of shape {x.shape} "
                              f"does not fit (sequences longer than max_len or the wrong feature size)")
+        if x.dtype.kind != "f":
+            raise TypeError(f"PositionalEncoding({self.d_model}): the input must be floating-point embeddings, got "
+                            f"dtype {x.dtype} and shape {x.shape} (token ids go through nn.Embedding first)")
         encoding = self.encoding[:x.shape[axis]]
         return self.dropout(x + (encoding if self.batch_first else encoding[:, None, :]))
 

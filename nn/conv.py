@@ -64,6 +64,8 @@ def convolution(op, x, weight, bias, stride, padding, dilation, groups, spatial_
     input_layout, weight_layout = _LAYOUTS[spatial_dims]
     if x.ndim != ndim:
         raise ValueError(f"{op}: expected a {ndim}-D input {input_layout}, got shape {x.shape}")
+    if 0 in x.shape:
+        raise ValueError(f"{op}: the input of shape {x.shape} is empty")
     if weight.ndim != ndim:
         raise ValueError(f"{op}: expected a {ndim}-D weight {weight_layout}, got shape {weight.shape}")
     _check_float(op, input=x, weight=weight, bias=bias)
@@ -103,7 +105,13 @@ class _ConvNd(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, dtype,
                  init, generator):
         super().__init__()
+        from .layers import _WEIGHT_INITS, _flag, _float_dtype  # here: layers -> functional -> conv at import time
+
         name = type(self).__name__
+        bias, dtype = _flag(name, "bias", bias), _float_dtype(name, dtype)
+        if not callable(init) and (not isinstance(init, str) or init not in _WEIGHT_INITS):
+            raise ValueError(f"{name}: unknown init {init!r}; choose one of {sorted(_WEIGHT_INITS)} or pass a "
+                             "function of the weight")
         for arg, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
@@ -144,10 +152,7 @@ class _ConvNd(Module):
         if callable(init):
             init(self.weight)
             return
-        if init not in _WEIGHT_INITS:
-            raise ValueError(f"{type(self).__name__}: unknown init {init!r}; choose one of {sorted(_WEIGHT_INITS)} "
-                             "or pass a function of the weight")
-        if _WEIGHT_INITS[init] is not None:
+        if _WEIGHT_INITS[init] is not None:  # (a name the constructor checked)
             _WEIGHT_INITS[init](self.weight, generator=generator)
         if init == "kaiming_uniform" and self.bias is not None:
             bound = 1 / math.sqrt(nn_init.fan_in_and_fan_out(self.weight.shape)[0])

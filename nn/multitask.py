@@ -58,6 +58,14 @@ class MaskedBCEWithLogits(Function):
         return grad_z, grad_y, None, None
 
 
+def _check_ignore_value(op, ignore_value):
+    if ignore_value is not None and (isinstance(ignore_value, (bool, np.bool_))
+                                     or not isinstance(ignore_value, (int, float, np.integer, np.floating))):
+        raise TypeError(f"{op}: ignore_value must be a number (the label that marks an unknown entry) or None, got "
+                        f"{ignore_value!r}")
+    return ignore_value
+
+
 def known_labels_mask(target, ignore_value=-1):
     """True where ``target`` holds a label: not NaN and not ``ignore_value`` (None: only NaN is unknown)."""
     values = target.data if isinstance(target, Tensor) else np.asarray(target)
@@ -77,7 +85,8 @@ def masked_binary_cross_entropy_with_logits(logits, target, mask=None, ignore_va
     0 at unknown labels). Known labels must lie in [0, 1].
     """
     op = "masked_binary_cross_entropy_with_logits"
-    if reduction not in REDUCTIONS:
+    _check_ignore_value(op, ignore_value)
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
     logits = logits if isinstance(logits, Tensor) else Tensor(logits)
     if logits.dtype.kind != "f":
@@ -118,9 +127,10 @@ class MaskedBCEWithLogitsLoss(Module):
 
     def __init__(self, ignore_value=-1, reduction="mean"):
         super().__init__()
-        if reduction not in REDUCTIONS:
+        if not isinstance(reduction, str) or reduction not in REDUCTIONS:
             raise ValueError(f"MaskedBCEWithLogitsLoss: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-        self.ignore_value, self.reduction = ignore_value, reduction
+        self.ignore_value = _check_ignore_value("MaskedBCEWithLogitsLoss", ignore_value)
+        self.reduction = reduction
 
     def forward(self, logits, target, mask=None):
         return masked_binary_cross_entropy_with_logits(logits, target, mask, self.ignore_value, self.reduction)

@@ -30,7 +30,8 @@ def pad(x, pad, mode="constant", value=0.0):
         raise ValueError(f"pad: pad must be a tuple of (before, after) int pairs, last axis first, at most "
                          f"{x.ndim} pairs for an input of shape {x.shape}; got {pad!r}")
     if any(p < 0 for p in pads):
-        raise ValueError(f"pad: pads must be >= 0 (cropping is not supported), got {pad!r}")
+        raise ValueError(f"pad: pads must be >= 0 (cropping is not supported), got {pad!r} for an input of shape "
+                         f"{x.shape}")
     pairs = [(int(pads[i]), int(pads[i + 1])) for i in range(0, len(pads), 2)]
     pad_width = [(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1]
     return x.pad(pad_width, constant_values=value)
@@ -45,13 +46,16 @@ class ZeroPad2d(Module):
 
     def __init__(self, padding):
         super().__init__()
-        sides = (padding,) * 4 if isinstance(padding, (int, np.integer)) else tuple(padding)
-        if len(sides) != 4 or not all(isinstance(p, (int, np.integer)) and p >= 0 for p in sides):
+        sides = (padding,) * 4 if isinstance(padding, (int, np.integer)) else \
+            tuple(padding) if isinstance(padding, (tuple, list)) else ()
+        if len(sides) != 4 or not all(isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_))
+                                      and p >= 0 for p in sides):
             raise ValueError(f"ZeroPad2d: padding must be an int or (left, right, top, bottom) of ints >= 0, got "
                              f"{padding!r}")
         self.padding = tuple(int(p) for p in sides)
 
     def forward(self, x):
+        x = _tensor(x)
         if x.ndim != 4:
             raise ValueError(f"ZeroPad2d({self.padding}): expected a 4-D input (N, C, H, W), got shape {x.shape}")
         return pad(x, self.padding)

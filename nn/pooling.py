@@ -86,11 +86,16 @@ def adaptive_avg_pool2d(x, output_size):
     return _adaptive_avg_pool("adaptive_avg_pool2d", x, output_size)
 
 
+def _output_size(op, output_size, input_size=(1, 1)):
+    """output_size as a pair of ints >= 1; a None entry keeps that axis of the input (H, W)."""
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
+        output_size = tuple(input_size[i] if s is None else s for i, s in enumerate(output_size))
+    return pair(op, "output_size", output_size, 1)
+
+
 def _adaptive_avg_pool(op, x, output_size):
     x = _pool_input(op, x)
-    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
-        output_size = tuple(x.shape[2 + i] if s is None else s for i, s in enumerate(output_size))
-    out_h, out_w = pair(op, "output_size", output_size, 1)
+    out_h, out_w = _output_size(op, output_size, x.shape[2:])
     if (out_h, out_w) == (1, 1):
         return _conv_ops.AdaptiveAvgPool2d.apply(x, rows=None, cols=None)
     rows = _conv_ops.averaging_matrix(x.shape[2], out_h, x.dtype)
@@ -147,6 +152,8 @@ class AvgPool2d(_Pool2d):
 
     def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=None):
         super().__init__(kernel_size, stride, padding)
+        if count_include_pad is not None and not isinstance(count_include_pad, (bool, np.bool_)):
+            raise TypeError(f"AvgPool2d: count_include_pad must be True, False or None, got {count_include_pad!r}")
         self.count_include_pad = count_include_pad
 
     def forward(self, x):
@@ -159,6 +166,7 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size):
         super().__init__()
+        _output_size("AdaptiveAvgPool2d", output_size)  # checked now, not at the first call
         self.output_size = output_size
 
     def forward(self, x):

@@ -20,6 +20,7 @@ from tinygrad_dl import Tensor, concatenate, stack
 from . import _rnn_ops
 from . import functional as F
 from . import init as nn_init
+from .layers import _flag, _float_dtype, _number
 from .module import Module, Parameter
 
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
@@ -41,9 +42,9 @@ def _check_float(layer, what, tensor):
                         "through nn.Embedding or F.one_hot first)")
 
 
-def _check_nonlinearity(nonlinearity):
-    if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+def _check_nonlinearity(layer, nonlinearity):
+    if not isinstance(nonlinearity, str) or nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"{layer}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     return nonlinearity
 
 
@@ -56,9 +57,10 @@ class _CellBase(Module):
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32, generator=None):
         super().__init__()
-        self.input_size = _check_size(f"{type(self).__name__}: input_size", input_size)
-        self.hidden_size = _check_size(f"{type(self).__name__}: hidden_size", hidden_size)
-        self.bias = bool(bias)
+        name = type(self).__name__
+        self.input_size = _check_size(f"{name}: input_size", input_size)
+        self.hidden_size = _check_size(f"{name}: hidden_size", hidden_size)
+        self.bias, dtype = _flag(name, "bias", bias), _float_dtype(name, dtype)
         rows = _GATES[self.mode] * self.hidden_size
         self.weight_ih = Parameter(np.zeros((rows, self.input_size), dtype=dtype))
         self.weight_hh = Parameter(np.zeros((rows, self.hidden_size), dtype=dtype))
@@ -108,7 +110,7 @@ class RNNCell(_CellBase):
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu). ``cell(x, h=None)``: x (N, I) or (I,), h (N, H)."""
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=np.float32, generator=None):
-        self.nonlinearity = _check_nonlinearity(nonlinearity)
+        self.nonlinearity = _check_nonlinearity("RNNCell", nonlinearity)
         super().__init__(input_size, hidden_size, bias, dtype, generator)
 
     def forward(self, input, hx=None):  # noqa: A002 (PyTorch's name)
@@ -167,16 +169,16 @@ class _RNNBase(Module):
         self.input_size = _check_size(f"{name}: input_size", input_size)
         self.hidden_size = _check_size(f"{name}: hidden_size", hidden_size)
         self.num_layers = _check_size(f"{name}: num_layers", num_layers)
-        if proj_size:
-            raise ValueError(f"{name}: proj_size is not supported (use a Linear layer on the output)")
-        if isinstance(dropout, bool) or not 0 <= dropout <= 1:
-            raise ValueError(f"{name}: dropout is the probability of dropping a unit between layers and must be in "
-                             f"[0, 1], got {dropout!r}")
+        if isinstance(proj_size, (bool, np.bool_)) or proj_size != 0:
+            raise ValueError(f"{name}: proj_size is not supported, got {proj_size!r} (use a Linear layer on the "
+                             "output)")
+        dropout = _number(name, "dropout (the probability of dropping a unit between layers)", dropout, 0.0, 1.0)
+        self.bias, self.batch_first = _flag(name, "bias", bias), _flag(name, "batch_first", batch_first)
+        self.bidirectional, dtype = _flag(name, "bidirectional", bidirectional), _float_dtype(name, dtype)
         if dropout > 0 and self.num_layers == 1:
             warnings.warn(f"{name}: dropout={dropout} acts between layers, so with num_layers=1 it does nothing",
                           stacklevel=2)
-        self.bias, self.batch_first, self.bidirectional = bool(bias), bool(batch_first), bool(bidirectional)
-        self.dropout, self.nonlinearity, self.generator = float(dropout), nonlinearity, generator
+        self.dropout, self.nonlinearity, self.generator = dropout, nonlinearity, generator
         self.num_directions = 2 if self.bidirectional else 1
         rows = _GATES[self.mode] * self.hidden_size
         for layer in range(self.num_layers):
@@ -288,7 +290,7 @@ class RNN(_RNNBase):
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, dtype=np.float32, generator=None):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         nonlinearity=_check_nonlinearity(nonlinearity), dtype=dtype, generator=generator)
+                         nonlinearity=_check_nonlinearity("RNN", nonlinearity), dtype=dtype, generator=generator)
 
     def _run_direction(self, x, states, index, suffix, reverse):
         output = _rnn_ops.RNNSequenceOp.apply(x, states[0][index], *self._layer_params(suffix), reverse=reverse,

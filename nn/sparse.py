@@ -9,12 +9,16 @@ import numpy as np
 from tinygrad_dl import Function, Tensor
 
 from . import init as nn_init
+from .layers import _float_dtype
 from .module import Module, Parameter
 
 
 def _token_ids(indices, op, num_classes=None):
     """The ids as an integer ndarray, checked to lie in [0, num_classes)."""
-    values = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    try:
+        values = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    except ValueError:  # ragged nested lists
+        raise TypeError(f"{op}: token ids must be an integer array, got a ragged {type(indices).__name__}") from None
     if values.dtype.kind not in "iu":
         raise TypeError(f"{op}: token ids must be integers, got dtype {values.dtype} (shape {values.shape})")
     if num_classes is not None and values.size and (values.min() < 0 or values.max() >= num_classes):
@@ -27,6 +31,9 @@ def one_hot(tensor, num_classes=-1, dtype=np.int64):
     """(..., ) integer ids -> (..., num_classes) one-hot Tensor (int64 like PyTorch; pass ``dtype=np.float32``
     for network inputs). ``num_classes=-1`` uses max id + 1."""
     values = _token_ids(tensor, "one_hot")
+    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, (int, np.integer)) \
+            or not (num_classes == -1 or num_classes >= 1):
+        raise ValueError(f"one_hot: num_classes must be a positive int (or -1: max id + 1), got {num_classes!r}")
     if num_classes == -1:
         if not values.size:
             raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
@@ -80,6 +87,8 @@ def embedding(input, weight, padding_idx=None):  # noqa: A002 (PyTorch's name)
 def _padding_index(padding_idx, num_embeddings, op):
     if padding_idx is None:
         return None
+    if isinstance(padding_idx, (bool, np.bool_)) or not isinstance(padding_idx, (int, np.integer)):
+        raise TypeError(f"{op}: padding_idx must be an int or None, got {padding_idx!r}")
     if not -num_embeddings <= padding_idx < num_embeddings:
         raise ValueError(f"{op}: padding_idx {padding_idx} is out of range for {num_embeddings} embeddings")
     return int(padding_idx) % num_embeddings
@@ -104,6 +113,7 @@ class Embedding(Module):
             raise ValueError("Embedding: max_norm, scale_grad_by_freq and sparse are not supported")
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         self.padding_idx = _padding_index(padding_idx, self.num_embeddings, "Embedding")
+        dtype = _float_dtype("Embedding", dtype)
         if _weight is None:
             self.weight = Parameter(np.zeros((self.num_embeddings, self.embedding_dim), dtype=dtype))
             self.reset_parameters(generator)
@@ -112,6 +122,9 @@ class Embedding(Module):
             if values.shape != (self.num_embeddings, self.embedding_dim):
                 raise ValueError(f"Embedding: _weight has shape {values.shape}, expected "
                                  f"{(self.num_embeddings, self.embedding_dim)}")
+            if values.dtype.kind != "f":
+                raise TypeError(f"Embedding: the vectors must be floating-point, got dtype {values.dtype} (shape "
+                                f"{values.shape}); convert them with .astype(np.float32)")
             self.weight = Parameter(values, requires_grad=not _freeze)
 
     def reset_parameters(self, generator=None):

@@ -61,6 +61,9 @@ def replace_head(model, new_head, name=None):
             raise ValueError(f"{op}: pass name= (the dotted name of the layer to replace) for a "
                              f"{type(model).__name__}; only a non-empty Sequential has an obvious last layer")
         name = model.named_children()[-1][0]
+    if not isinstance(name, str):
+        raise TypeError(f"{op}: name must be the dotted name of a submodule (a str, e.g. 'classifier' or "
+                        f"'layers.3'), got {name!r}")
     *path, attribute = name.split(".")
     owner = model
     for part in path:

@@ -17,23 +17,56 @@ from tinygrad_dl import Tensor
 
 from . import functional as F
 from .attention import MultiheadAttention
-from .layers import Dropout, Linear
+from .layers import Dropout, Linear, _flag, _float_dtype, _number, _size
 from .module import Module, ModuleList
 from .normalization import LayerNorm
 
 
 def generate_square_subsequent_mask(size, dtype=np.float32):
     """(size, size) float mask: 0 on and below the diagonal, -inf above (position i sees positions <= i)."""
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)) or size < 0:
+        raise ValueError(f"generate_square_subsequent_mask: size must be an int >= 0, got {size!r}")
     return np.triu(np.full((size, size), -np.inf, dtype=dtype), k=1)
 
 
-def _activation(activation):
-    if activation == "relu":
-        return F.relu
+_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+
+
+def _activation(layer, activation):
+    if isinstance(activation, str) and activation in _ACTIVATIONS:
+        return _ACTIVATIONS[activation]
     if callable(activation):
         return activation
-    raise ValueError(f"activation must be 'relu' or a function of a Tensor (e.g. a GELU you define), got "
-                     f"{activation!r}")
+    raise ValueError(f"{layer}: activation must be 'relu', 'gelu' or a function of a Tensor (e.g. nn.GELU('tanh')), "
+                     f"got {activation!r}")
+
+
+def _check_options(layer, d_model, nhead, dim_feedforward, dropout, layer_norm_eps, batch_first, norm_first, bias,
+                   dtype):
+    """Every option of a Transformer layer, checked before any part is built (so the error names the layer)."""
+    d_model, nhead = _size(layer, "d_model", d_model), _size(layer, "nhead", nhead)
+    if d_model % nhead:
+        raise ValueError(f"{layer}: d_model ({d_model}) must be a multiple of nhead ({nhead})")
+    _size(layer, "dim_feedforward", dim_feedforward)
+    if _number(layer, "dropout", dropout, 0.0, 1.0) == 1:
+        raise ValueError(f"{layer}: dropout must be in [0, 1), got {dropout!r}")
+    _number(layer, "layer_norm_eps", layer_norm_eps, low=0.0, low_open=True)
+    for name, value in (("batch_first", batch_first), ("norm_first", norm_first), ("bias", bias)):
+        _flag(layer, name, value)
+    _float_dtype(layer, dtype)
+
+
+def _sequence(layer, name, x):
+    """A layer's src/tgt/memory as a Tensor of d_model features, (length, batch, d_model) / (batch, length, d_model)
+    or unbatched (length, d_model), checked here so the error names the Transformer layer."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    d_model = layer.self_attn.embed_dim
+    if x.ndim not in (2, 3) or x.shape[-1] != d_model:
+        layout = "(batch, length, d_model)" if layer.self_attn.batch_first else "(length, batch, d_model)"
+        raise ValueError(f"{type(layer).__name__}(d_model={d_model}, nhead={layer.self_attn.num_heads}): {name} of "
+                         f"shape {x.shape} does not fit; expected {layout} = {layout.replace('d_model', str(d_model))} "
+                         f"or unbatched (length, {d_model})")
+    return x
 
 
 class TransformerEncoderLayer(Module):
@@ -44,6 +77,9 @@ class TransformerEncoderLayer(Module):
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
                  batch_first=False, norm_first=False, bias=True, dtype=np.float32, generator=None):
         super().__init__()
+        _check_options(type(self).__name__, d_model, nhead, dim_feedforward, dropout, layer_norm_eps, batch_first,
+                       norm_first, bias, dtype)
+        activation_function = _activation(type(self).__name__, activation)
         self._config = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward, dropout=dropout,
                             activation=activation, layer_norm_eps=layer_norm_eps, batch_first=batch_first,
                             norm_first=norm_first, bias=bias, dtype=dtype, generator=generator)
@@ -57,10 +93,10 @@ class TransformerEncoderLayer(Module):
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, dtype=dtype)
         self.dropout1 = Dropout(dropout, generator=generator)
         self.dropout2 = Dropout(dropout, generator=generator)
-        self.activation = _activation(activation)
+        self.activation = activation_function
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
-        x = src if isinstance(src, Tensor) else Tensor(src)
+        x = _sequence(self, "src", src)
         if self.norm_first:
             x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._feed_forward(self.norm2(x))
@@ -85,6 +121,9 @@ class TransformerDecoderLayer(Module):
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
                  batch_first=False, norm_first=False, bias=True, dtype=np.float32, generator=None):
         super().__init__()
+        _check_options(type(self).__name__, d_model, nhead, dim_feedforward, dropout, layer_norm_eps, batch_first,
+                       norm_first, bias, dtype)
+        activation_function = _activation(type(self).__name__, activation)
         self._config = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward, dropout=dropout,
                             activation=activation, layer_norm_eps=layer_norm_eps, batch_first=batch_first,
                             norm_first=norm_first, bias=bias, dtype=dtype, generator=generator)
@@ -102,12 +141,11 @@ class TransformerDecoderLayer(Module):
         self.dropout1 = Dropout(dropout, generator=generator)
         self.dropout2 = Dropout(dropout, generator=generator)
         self.dropout3 = Dropout(dropout, generator=generator)
-        self.activation = _activation(activation)
+        self.activation = activation_function
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
-        x = tgt if isinstance(tgt, Tensor) else Tensor(tgt)
-        memory = memory if isinstance(memory, Tensor) else Tensor(memory)
+        x, memory = _sequence(self, "tgt", tgt), _sequence(self, "memory", memory)
         self_args = (tgt_mask, tgt_key_padding_mask, tgt_is_causal)
         cross_args = (memory, memory_mask, memory_key_padding_mask, memory_is_causal)
         if self.norm_first:
@@ -132,6 +170,16 @@ class TransformerDecoderLayer(Module):
         return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
 
+def _check_stack(stack, layer, num_layers, norm):
+    """The arguments of TransformerEncoder/Decoder: a layer module, a positive count, a norm module or None."""
+    if not isinstance(layer, Module):
+        raise TypeError(f"{stack}: the layer to repeat must be an nn.Module (e.g. nn.{stack}Layer), got "
+                        f"{type(layer).__name__}")
+    if norm is not None and not isinstance(norm, Module):
+        raise TypeError(f"{stack}: norm must be an nn.Module (e.g. nn.LayerNorm) or None, got {type(norm).__name__}")
+    return _size(stack, "num_layers", num_layers)
+
+
 def _clones(layer, count):
     """``count`` copies of ``layer`` starting from the same weights (PyTorch deep-copies the layer too)."""
     config = getattr(layer, "_config", None)
@@ -150,6 +198,7 @@ class TransformerEncoder(Module):
 
     def __init__(self, encoder_layer, num_layers, norm=None):
         super().__init__()
+        num_layers = _check_stack("TransformerEncoder", encoder_layer, num_layers, norm)
         self.layers = _clones(encoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm
@@ -168,6 +217,7 @@ class TransformerDecoder(Module):
 
     def __init__(self, decoder_layer, num_layers, norm=None):
         super().__init__()
+        num_layers = _check_stack("TransformerDecoder", decoder_layer, num_layers, norm)
         self.layers = _clones(decoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm

@@ -59,21 +59,72 @@ def wrong_shapes(right, min_dims=1, max_dims=3):
 # ------------------------------------------------------------------------------------- the world
 
 
-def make_world(optimizer="adam", scheduler="step", training=True):
-    """A trained model with an optimizer and a scheduler that have state, and fresh gradients."""
+def make_world(optimizer="adam", scheduler="step", training=True, model="mlp"):
+    """A trained model (``WORLD_MODELS[model]``) with an optimizer and a scheduler that have state, and fresh
+    gradients."""
     rng = np.random.default_rng(0)
-    model = nn.Sequential(nn.Linear(3, 4, dtype=np.float64), nn.BatchNorm1d(4, dtype=np.float64), nn.ReLU(),
-                          nn.Linear(4, 2, dtype=np.float64))
+    model, x, run = WORLD_MODELS[model](rng)
     opt = OPTIMIZERS[optimizer](model.parameters())
     sched = SCHEDULERS[scheduler](opt)
-    x = Tensor(rng.standard_normal((5, 3)))
-    model(x).sum().backward()
+    run(model, x).sum().backward()
     opt.step()
     sched.step() if scheduler != "plateau" else sched.step(1.0)
     opt.zero_grad()
-    model(x).sum().backward()
+    run(model, x).sum().backward()
     model.train(training)
     return types.SimpleNamespace(model=model, optimizer=opt, scheduler=sched, x=x, params=model.parameters())
+
+
+def _mlp_world(rng):
+    model = nn.Sequential(nn.Linear(3, 4, dtype=np.float64), nn.BatchNorm1d(4, dtype=np.float64), nn.ReLU(),
+                          nn.Linear(4, 2, dtype=np.float64))
+    return model, Tensor(rng.standard_normal((5, 3))), lambda m, x: m(x)
+
+
+def _cnn_world(rng):
+    """The Course 4 layers in a row: (2, 3, 6, 6) images -> (2, 2)."""
+    f64 = dict(dtype=np.float64)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, **f64), nn.BatchNorm2d(4, **f64), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.ZeroPad2d(1), nn.AvgPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(4, 2, **f64))
+    return model, Tensor(rng.standard_normal((2, 3, 6, 6))), lambda m, x: m(x)
+
+
+def _recurrent_world(rng):
+    """Course 5's recurrent layers: token ids (2, 5) -> Embedding -> Conv1d -> LSTM; the cells, RNN and GRU sit
+    beside them (their parameters must not move either)."""
+    f64 = dict(dtype=np.float64)
+    model = nn.ModuleDict({
+        "embed": nn.Embedding(10, 6, padding_idx=0, **f64), "conv": nn.Conv1d(6, 6, 3, padding=1, **f64),
+        "lstm": nn.LSTM(6, 4, num_layers=2, bidirectional=True, batch_first=True, **f64),
+        "rnn": nn.RNN(6, 4, **f64), "gru": nn.GRU(6, 4, batch_first=True, **f64), "rnn_cell": nn.RNNCell(6, 4, **f64),
+        "lstm_cell": nn.LSTMCell(6, 4, **f64), "gru_cell": nn.GRUCell(6, 4, **f64)})
+    return model, Tensor(rng.integers(0, 10, (2, 5))), _recurrent_forward
+
+
+def _recurrent_forward(m, ids):
+    x = m["conv"](m["embed"](ids).swapaxes(1, 2)).swapaxes(1, 2)
+    return m["lstm"](x)[0]
+
+
+def _attention_world(rng):
+    """Course 5's attention layers: (2, 5, 8) -> positional encoding -> attention -> Transformer encoder and decoder."""
+    f64 = dict(dtype=np.float64)
+    model = nn.ModuleDict({
+        "position": nn.PositionalEncoding(8, max_len=10, **f64),
+        "attn": nn.MultiheadAttention(8, 2, batch_first=True, **f64),
+        "encoder": nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 12, dropout=0.0, batch_first=True, **f64), 1),
+        "decoder": nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 12, dropout=0.0, batch_first=True, **f64),
+                                         1)})
+    return model, Tensor(rng.standard_normal((2, 5, 8))), _attention_forward
+
+
+def _attention_forward(m, x):
+    x, _ = m["attn"](m["position"](x), x, x)
+    return m["decoder"](x, m["encoder"](x))
+
+
+WORLD_MODELS = {"mlp": _mlp_world, "cnn": _cnn_world, "recurrent": _recurrent_world, "attention": _attention_world}
 
 
 OPTIMIZERS = {
@@ -114,7 +165,8 @@ def snapshot(world):
 
 def assert_equal_deep(a, b, where="state"):
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        np.testing.assert_array_equal(a, b, err_msg=where)
+        if not _same_array(a, b):  # (the quick check first: numpy.testing's is slow, and most arrays are equal)
+            np.testing.assert_array_equal(a, b, err_msg=where)
     elif isinstance(a, dict):
         assert list(a) == list(b), where
         for key in a:
@@ -127,6 +179,12 @@ def assert_equal_deep(a, b, where="state"):
         assert isinstance(b, float) and math.isnan(b), where
     else:
         assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def _same_array(a, b):
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype):
+        return False
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
 
 # ------------------------------------------------------------------------------------- the table
@@ -542,6 +600,420 @@ def _module_load(world, data):
         os.rmdir(folder)
 
 
+# ====================================================================================================================
+# Course 3/4/5: convolution, pooling, padding, 2-D batch norm, recurrent layers, embeddings, attention, the
+# Transformer, the masked multi-task loss and the transfer helpers
+
+bad_sizes_not_lists = bad_sizes.filter(lambda v: not isinstance(v, list))  # [2, 2] and [3] are good sizes here
+bad_pairs = st.one_of(bad_sizes_not_lists, st.tuples(st.integers(-3, 0), st.integers(1, 3)), st.just((1, 2, 3)),
+                      st.just((True, 2)), st.just((2.0, 2)), st.just(()))
+bad_paddings = st.one_of(st.integers(max_value=-1), st.floats(), st.booleans(), st.none(), st.just((1, -1)),
+                         st.just((1, 2, 3)), st.text(max_size=5).filter(lambda s: s not in ("valid", "same")))
+bad_optional_sizes = bad_sizes.filter(lambda v: v is not None)
+bad_optional_flags = bad_flags.filter(lambda v: v is not None)
+not_modules = st.one_of(st.none(), st.text(max_size=3), st.integers(), st.just(Opaque()), st.just([nn.ReLU()]))
+
+COURSE_LAYER_ARGUMENTS = []
+for conv_layer in (nn.Conv2d, nn.Conv1d):
+    good = dict(in_channels=3, out_channels=6, kernel_size=3)
+    sizes = bad_pairs if conv_layer is nn.Conv2d else bad_sizes_not_lists | st.just([0])
+    COURSE_LAYER_ARGUMENTS += [
+        (conv_layer, good, "in_channels", bad_sizes), (conv_layer, good, "out_channels", bad_sizes),
+        (conv_layer, good, "kernel_size", sizes), (conv_layer, good, "stride", sizes),
+        (conv_layer, good, "dilation", sizes), (conv_layer, good, "padding", bad_paddings),
+        (conv_layer, good, "groups", st.one_of(bad_sizes, st.sampled_from([2, 4, 5]))),  # must divide 3 and 6
+        (conv_layer, good, "bias", bad_flags), (conv_layer, good, "dtype", bad_dtypes),
+        (conv_layer, good, "init", st.one_of(st.text(max_size=5), st.integers(), st.just(["he"]), st.none()))]
+for pool in (nn.MaxPool2d, nn.AvgPool2d):
+    COURSE_LAYER_ARGUMENTS += [
+        (pool, dict(kernel_size=2), "kernel_size", bad_pairs),
+        (pool, dict(kernel_size=2), "stride", bad_pairs.filter(lambda v: v is not None)),
+        (pool, dict(kernel_size=3), "padding", st.one_of(bad_paddings, st.integers(2, 9)))]  # at most half the kernel
+COURSE_LAYER_ARGUMENTS += [
+    (nn.MaxPool2d, dict(kernel_size=2), "dilation", bad_pairs),
+    (nn.AvgPool2d, dict(kernel_size=2), "count_include_pad", bad_optional_flags),
+    (nn.AdaptiveAvgPool2d, {}, "output_size", st.one_of(bad_pairs, st.just((None, 0)))),
+    (nn.ZeroPad2d, {}, "padding", st.one_of(st.integers(max_value=-1), st.floats(), st.booleans(), st.none(),
+                                            st.text(max_size=3), st.just((1, 1)), st.just((1, 1, 1, -1)),
+                                            st.just((1, 1, 1, 1.5)))),
+    (nn.BatchNorm2d, dict(num_features=4), "num_features", bad_sizes),
+    (nn.BatchNorm2d, dict(num_features=4), "eps", bad_positive),
+    (nn.BatchNorm2d, dict(num_features=4), "momentum", st.one_of(bad_reals.filter(lambda v: v is not None),
+                                                                 negatives, above_one)),
+    (nn.BatchNorm2d, dict(num_features=4), "affine", bad_flags),
+    (nn.BatchNorm2d, dict(num_features=4), "dtype", bad_dtypes),
+]
+for recurrent in (nn.RNNCell, nn.LSTMCell, nn.GRUCell, nn.RNN, nn.LSTM, nn.GRU):
+    good = dict(input_size=3, hidden_size=4)
+    COURSE_LAYER_ARGUMENTS += [(recurrent, good, "input_size", bad_sizes), (recurrent, good, "hidden_size", bad_sizes),
+                               (recurrent, good, "bias", bad_flags), (recurrent, good, "dtype", bad_dtypes)]
+    if recurrent in (nn.RNN, nn.LSTM, nn.GRU):
+        COURSE_LAYER_ARGUMENTS += [(recurrent, good, "num_layers", bad_sizes),
+                                   (recurrent, good, "batch_first", bad_flags),
+                                   (recurrent, good, "bidirectional", bad_flags),
+                                   (recurrent, dict(good, num_layers=2), "dropout", bad_probability)]
+    if recurrent in (nn.RNNCell, nn.RNN):
+        COURSE_LAYER_ARGUMENTS.append((recurrent, good, "nonlinearity", st.one_of(
+            st.text(max_size=5).filter(lambda s: s not in ("tanh", "relu")), st.none(), st.integers())))
+COURSE_LAYER_ARGUMENTS += [
+    (nn.LSTM, dict(input_size=3, hidden_size=4), "proj_size", st.one_of(st.integers(1, 5), st.text(min_size=1,
+                                                                                                   max_size=3))),
+    (nn.Embedding, dict(num_embeddings=5, embedding_dim=3), "num_embeddings", bad_sizes),
+    (nn.Embedding, dict(num_embeddings=5, embedding_dim=3), "embedding_dim", bad_sizes),
+    (nn.Embedding, dict(num_embeddings=5, embedding_dim=3), "padding_idx",
+     st.one_of(st.integers(5, 99), st.integers(-99, -6), st.floats(), st.booleans(), st.text(max_size=2))),
+    (nn.Embedding, dict(num_embeddings=5, embedding_dim=3), "max_norm", st.floats(0.1, 10)),  # not supported
+    (nn.Embedding, dict(num_embeddings=5, embedding_dim=3), "sparse", st.just(True)),
+    (nn.Embedding, dict(num_embeddings=5, embedding_dim=3), "dtype", bad_dtypes),
+    (nn.MultiheadAttention, dict(embed_dim=8, num_heads=2), "embed_dim", st.one_of(bad_sizes, st.sampled_from([3, 5]))),
+    (nn.MultiheadAttention, dict(embed_dim=8, num_heads=2), "num_heads", st.one_of(bad_sizes, st.sampled_from([3, 5]))),
+    (nn.MultiheadAttention, dict(embed_dim=8, num_heads=2), "dropout", st.one_of(bad_probability, st.just(1.0))),
+    (nn.MultiheadAttention, dict(embed_dim=8, num_heads=2), "bias", bad_flags),
+    (nn.MultiheadAttention, dict(embed_dim=8, num_heads=2), "batch_first", bad_flags),
+    (nn.MultiheadAttention, dict(embed_dim=8, num_heads=2), "kdim", bad_optional_sizes),
+    (nn.MultiheadAttention, dict(embed_dim=8, num_heads=2), "vdim", bad_optional_sizes),
+    (nn.MultiheadAttention, dict(embed_dim=8, num_heads=2), "add_bias_kv", st.just(True)),
+    (nn.MultiheadAttention, dict(embed_dim=8, num_heads=2), "dtype", bad_dtypes),
+    (nn.PositionalEncoding, dict(d_model=8), "d_model", bad_sizes),
+    (nn.PositionalEncoding, dict(d_model=8), "max_len", bad_sizes),
+    (nn.PositionalEncoding, dict(d_model=8), "dropout", bad_probability),
+    (nn.PositionalEncoding, dict(d_model=8), "batch_first", bad_flags),
+    (nn.PositionalEncoding, dict(d_model=8), "dtype", bad_dtypes),
+    (nn.MaskedBCEWithLogitsLoss, {}, "reduction", bad_reductions.filter(lambda r: r != "batchmean")),
+    (nn.MaskedBCEWithLogitsLoss, {}, "ignore_value", st.one_of(st.text(max_size=3), st.booleans(), st.just([-1]),
+                                                              st.just(1 + 2j), st.just(Opaque()))),
+]
+for transformer_layer in (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer):
+    good = dict(d_model=8, nhead=2)
+    COURSE_LAYER_ARGUMENTS += [
+        (transformer_layer, good, "d_model", bad_sizes), (transformer_layer, good, "nhead", bad_sizes | st.just(3)),
+        (transformer_layer, good, "dim_feedforward", bad_sizes), (transformer_layer, good, "dropout", bad_probability),
+        (transformer_layer, good, "activation", st.one_of(st.text(max_size=5).filter(lambda s: s != "relu"),
+                                                          st.none(), st.integers())),
+        (transformer_layer, good, "layer_norm_eps", bad_positive), (transformer_layer, good, "batch_first", bad_flags),
+        (transformer_layer, good, "norm_first", bad_flags), (transformer_layer, good, "bias", bad_flags),
+        (transformer_layer, good, "dtype", bad_dtypes)]
+for stack, layer_argument in ((nn.TransformerEncoder, "encoder_layer"), (nn.TransformerDecoder, "decoder_layer")):
+    good = {layer_argument: getattr(nn, stack.__name__ + "Layer")(8, 2, 12), "num_layers": 2}
+    COURSE_LAYER_ARGUMENTS += [(stack, good, layer_argument, not_modules), (stack, good, "num_layers", bad_sizes),
+                               (stack, good, "norm", not_modules.filter(lambda v: v is not None))]
+for layer, good, argument, values in COURSE_LAYER_ARGUMENTS:
+    CASES.append(case(f"{layer.__name__}({argument}=bad)", values,
+                      lambda w, bad, layer=layer, good=good, argument=argument: layer(**{**good, argument: bad}),
+                      ARG, named(layer.__name__)))
+CASES += [
+    case("generate_square_subsequent_mask(bad size)",
+         st.one_of(st.integers(max_value=-1), st.floats(), st.text(max_size=2), st.none(), st.booleans()),
+         lambda w, n: nn.generate_square_subsequent_mask(n), ValueError, named("generate_square_subsequent_mask")),
+    case("Embedding.from_pretrained of non-float vectors", st.sampled_from([np.int64, np.bool_, "U2"]),
+         lambda w, t: nn.Embedding.from_pretrained(np.ones((3, 2), dtype=t)), TypeError,
+         named("Embedding", "floating-point", "(3, 2)")),
+    case("Embedding.from_pretrained of a non-matrix", st.sampled_from([(3,), (2, 2, 2), ()]),
+         lambda w, s: nn.Embedding.from_pretrained(np.ones(s)), ValueError, shape_of(None, "from_pretrained")),
+]
+
+# -- the CNN world: (2, 3, 6, 6) images through Conv2d(3, 4, 3, padding=1), BatchNorm2d(4), MaxPool2d(2), ZeroPad2d(1),
+#    AvgPool2d(2), AdaptiveAvgPool2d(1). A failed call leaves every weight, running statistic and counter as it was.
+CNN = dict(model="cnn")
+CNN_EVAL = dict(model="cnn", training=False)
+not_4d = wrong_shapes(None, min_dims=1, max_dims=5).filter(lambda s: len(s) != 4)
+images = st.tuples(st.integers(1, 3), st.integers(1, 5), st.integers(1, 6), st.integers(1, 6))
+int_dtypes = st.sampled_from([np.int64, np.int32, np.uint8, np.bool_])
+for index, layer_name in ((0, "Conv2d(3, 4"), (1, "BatchNorm2d(4)"), (3, "MaxPool2d("), (4, "ZeroPad2d("),
+                          (5, "AvgPool2d("), (6, "AdaptiveAvgPool2d(")):
+    for world in (CNN, CNN_EVAL) if index == 1 else (CNN,):
+        mode = " in eval mode" if world is CNN_EVAL else ""
+        CASES.append(case(f"{layer_name.rstrip('(')} on a non-4-d input{mode}", not_4d,
+                          lambda w, s, i=index: w.model[i](Tensor(np.ones(s))), ValueError,
+                          shape_of(None, layer_name, "4-D" if index != 1 else "(N, 4, H, W)"), world=world))
+    if index not in (1, 4):
+        CASES.append(case(f"{layer_name.rstrip('(')} on integer or bool images", int_dtypes,
+                          lambda w, t, i=index: w.model[i](Tensor(np.ones((2, 3 if i == 0 else 4, 6, 6), dtype=t))),
+                          TypeError, named(layer_name, "floating-point", "6, 6)"), world=CNN))
+CASES += [
+    case("Conv2d on the wrong number of channels", images.filter(lambda s: s[1] != 3),
+         lambda w, s: w.model[0](Tensor(np.ones(s))), ValueError, shape_of(None, "Conv2d(3, 4", "channels"), world=CNN),
+    case("Conv2d on an empty batch or image", st.sampled_from([(0, 3, 6, 6), (2, 3, 0, 6), (2, 3, 6, 0)]),
+         lambda w, s: w.model[0](Tensor(np.ones(s))), ValueError, shape_of(None, "Conv2d(3, 4", "empty"), world=CNN),
+    case("BatchNorm2d(4) on the wrong number of channels", images.filter(lambda s: s[1] != 4),
+         lambda w, s: w.model[1](Tensor(np.ones(s))), ValueError, shape_of(None, "BatchNorm2d(4)"), world=CNN),
+    case("BatchNorm2d(4) training on one value per channel", st.just((1, 4, 1, 1)),
+         lambda w, s: w.model[1](Tensor(np.ones(s))), ValueError, shape_of(None, "batch_norm"), world=CNN),
+    case("MaxPool2d(2) / AvgPool2d(2) on an image smaller than the window",
+         st.tuples(st.sampled_from([3, 5]), st.sampled_from([(1, 1), (1, 4), (4, 1)])),
+         lambda w, s: w.model[s[0]](Tensor(np.ones((2, 4) + s[1]))), ValueError,
+         lambda w, s: ["Pool2d(kernel_size=(2, 2)", "larger than the padded input", str((2, 4) + s[1])], world=CNN),
+    case("F.conv2d kernel larger than the input", st.tuples(st.integers(1, 2), st.integers(1, 5)),
+         lambda w, hw: F.conv2d(Tensor(np.ones((1, 3) + hw)), w.model[0].weight), ValueError,
+         lambda w, hw: ["conv2d", "larger than the padded input", str((1, 3) + hw)], world=CNN),
+    case("F.conv2d weight that is not 4-d", wrong_shapes(None, 1, 5).filter(lambda s: len(s) != 4),
+         lambda w, s: F.conv2d(w.x, Tensor(np.ones(s))), ValueError, shape_of(None, "conv2d", "weight"), world=CNN),
+    case("F.conv2d bias of the wrong shape", wrong_shapes((4,)),
+         lambda w, s: F.conv2d(w.x, w.model[0].weight, Tensor(np.ones(s))), ValueError,
+         shape_of(None, "conv2d", "bias", "(4, 3, 3, 3)"), world=CNN),
+    case("F.conv2d groups that do not fit the channels", st.sampled_from([2, 3, 4, 0, -1, 1.5, "2", True]),
+         lambda w, g: F.conv2d(w.x, w.model[0].weight, groups=g), ValueError, named("conv2d", "groups"), world=CNN),
+    case("F.conv2d bad stride/padding/dilation",
+         st.tuples(st.sampled_from(["stride", "padding", "dilation"]),
+                   st.sampled_from([-1, 1.5, "full", None, (1, 2, 3), (0, 1)])).filter(
+             lambda a: a != ("padding", (0, 1))),
+         lambda w, a: F.conv2d(w.x, w.model[0].weight, **{a[0]: a[1]}), ARG, lambda w, a: ["conv2d", a[0]], world=CNN),
+    case("F.conv2d on integer weights", int_dtypes,
+         lambda w, t: F.conv2d(w.x, Tensor(np.ones((4, 3, 3, 3), dtype=t))), TypeError,
+         named("conv2d", "weight", "floating-point", "(4, 3, 3, 3)"), world=CNN),
+    case("F.conv1d on a 4-d input", images, lambda w, s: F.conv1d(Tensor(np.ones(s)), Tensor(np.ones((2, 3, 1)))),
+         ValueError, shape_of(None, "conv1d", "3-D input")),
+    case("F.max_pool2d / F.avg_pool2d bad window", st.tuples(
+        st.sampled_from(["max_pool2d", "avg_pool2d"]), st.sampled_from(["kernel_size", "stride", "padding"]),
+        st.sampled_from([0, -2, 2.5, "x", None, (2, 2, 2), (True, 2)])).filter(
+            lambda a: a[1:] not in (("stride", None), ("padding", 0))),  # (the defaults are fine)
+        lambda w, a: getattr(F, a[0])(Tensor(np.ones((1, 1, 6, 6))), **{"kernel_size": 2, a[1]: a[2]}), ARG,
+        lambda w, a: [a[0], a[1]]),
+    case("F.adaptive_avg_pool2d bad output_size",
+         st.sampled_from([0, -1, 2.5, "x", None, (2, 0), (2, 2, 2), (True, 2)]),
+         lambda w, o: F.adaptive_avg_pool2d(Tensor(np.ones((1, 1, 6, 6))), o), ARG,
+         named("adaptive_avg_pool2d", "output_size")),
+    case("F.pad with bad pads", st.one_of(st.just((1,)), st.just((1, 1) * 5), st.just((-1, 1)), st.just((1.5, 1)),
+                                          st.just("ab"), st.none(), st.just((True, 1))),
+         lambda w, p: F.pad(w.x, p), ValueError, named("pad", "(2, 3, 6, 6)"), world=CNN),
+    case("F.pad with a mode other than constant", st.text(max_size=8).filter(lambda m: m != "constant"),
+         lambda w, m: F.pad(w.x, (1, 1), mode=m), ValueError, named("pad", "mode")),
+]
+
+# -- the recurrent world: token ids (2, 5) through Embedding(10, 6, padding_idx=0), Conv1d(6, 6, 3), LSTM(6, 4, 2
+#    layers, bidirectional, batch_first); RNN(6, 4), GRU(6, 4, batch_first) and the cells (6 -> 4) beside them
+SEQ = dict(model="recurrent")
+ATTENTION = dict(model="attention")
+ids_of_shape = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
+CASES += [
+    case("Embedding ids out of range", st.tuples(ids_of_shape, st.integers(10, 1000) | st.integers(-1000, -1)),
+         lambda w, a: w.model["embed"](np.full(a[0], a[1])), IndexError,
+         lambda w, a: ["Embedding(10, 6)", "[0, 10)", str(a[0])], world=SEQ),
+    case("Embedding on float or bool ids", st.tuples(ids_of_shape, st.sampled_from([np.float64, np.float32, np.bool_])),
+         lambda w, a: w.model["embed"](Tensor(np.ones(a[0], dtype=a[1]))), TypeError,
+         lambda w, a: ["Embedding(10, 6)", "integers", str(a[0])], world=SEQ),
+    case("Embedding on strings, None or ragged lists", st.sampled_from(["abc", None, [[1, 2], [3]], [["a"]]]),
+         lambda w, ids: w.model["embed"](ids), TypeError, named("Embedding(10, 6)", "token ids"), world=SEQ),
+    case("F.embedding with a weight that is not 2-d", wrong_shapes(None, 1, 4).filter(lambda s: len(s) != 2),
+         lambda w, s: F.embedding(np.array([0]), Tensor(np.ones(s))), ValueError, shape_of(None, "embedding")),
+    case("F.one_hot ids out of range", st.integers(3, 50) | st.integers(-50, -1),
+         lambda w, i: F.one_hot(np.array([0, i]), 3), IndexError, named("one_hot", "[0, 3)")),
+    case("F.one_hot bad num_classes", st.sampled_from([0, -2, 2.5, "3", None, True]),
+         lambda w, n: F.one_hot(np.array([0, 1]), n), ValueError, named("one_hot", "num_classes")),
+    case("Conv1d on a wrong shape", wrong_shapes((2, 6, 5), 1, 4).filter(lambda s: len(s) != 3 or s[1] != 6),
+         lambda w, s: w.model["conv"](Tensor(np.ones(s))), ValueError, shape_of(None, "Conv1d(6, 6"), world=SEQ),
+]
+CELLS = {"rnn_cell": "RNNCell(6, 4)", "lstm_cell": "LSTMCell(6, 4)", "gru_cell": "GRUCell(6, 4)"}
+
+
+def _call_cell(world, key, x, state=None):
+    cell = world.model[key]
+    if state is not None and key == "lstm_cell":
+        state = (state, np.zeros_like(state))
+    return cell(Tensor(x), state)
+
+
+for key, described in CELLS.items():
+    CASES += [
+        case(f"{described} on a wrong input size", wrong_shapes((2, 6), 1, 3).filter(
+            lambda s: not (len(s) in (1, 2) and s[-1] == 6)),
+             lambda w, s, key=key: _call_cell(w, key, np.ones(s)), ValueError,
+             shape_of(None, described, "input_size=6"), world=SEQ),
+        case(f"{described} with a hidden state of the wrong shape", wrong_shapes((2, 4), 1, 3),
+             lambda w, s, key=key: _call_cell(w, key, np.ones((2, 6)), np.ones(s)), ValueError,
+             shape_of(None, described, "hidden state", "(2, 4)"), world=SEQ),
+        case(f"{described} on integer inputs or states", st.tuples(st.booleans(), int_dtypes),
+             lambda w, a, key=key: _call_cell(w, key, np.ones((2, 6), dtype=a[1] if a[0] else np.float64),
+                                              None if a[0] else np.ones((2, 4), dtype=a[1])), TypeError,
+             named(described, "floating-point"), world=SEQ),
+    ]
+CASES.append(case("LSTMCell with a state that is not a pair (h, c)", st.sampled_from(["h", "hc3", "str"]),
+                  lambda w, kind: w.model["lstm_cell"](Tensor(np.ones((2, 6))), {
+                      "h": Tensor(np.ones((2, 4))), "hc3": (np.ones((2, 4)),) * 3, "str": "abc"}[kind]), TypeError,
+                  named("LSTMCell(6, 4)", "hx must be a tuple (h, c)"), world=SEQ))
+LAYERS = {"rnn": ("RNN(6, 4, num_layers=1)", (5, 2, 6), (1, 2, 4)),  # (described, input shape, state shape)
+          "gru": ("GRU(6, 4, num_layers=1)", (2, 5, 6), (1, 2, 4)),
+          "lstm": ("LSTM(6, 4, num_layers=2)", (2, 5, 6), (4, 2, 4))}
+
+
+def _call_recurrent(world, key, x, state=None):
+    layer = world.model[key]
+    if state is not None and key == "lstm":
+        state = (state, np.zeros_like(state))
+    return layer(Tensor(x), state)
+
+
+for key, (described, input_shape, state_shape) in LAYERS.items():
+    CASES += [
+        case(f"{described} on a wrong input shape", wrong_shapes(input_shape, 1, 4).filter(
+            lambda s: not (len(s) in (2, 3) and s[-1] == 6)),
+             lambda w, s, key=key: _call_recurrent(w, key, np.ones(s)), ValueError,
+             shape_of(None, described, "input_size=6"), world=SEQ),
+        case(f"{described} with h_0 of the wrong shape", wrong_shapes(state_shape, 1, 4),
+             lambda w, s, key=key, shape=input_shape: _call_recurrent(w, key, np.ones(shape), np.ones(s)), ValueError,
+             shape_of(None, described, "h_0", str(state_shape)), world=SEQ),
+        case(f"{described} on integer inputs or states", st.tuples(st.booleans(), int_dtypes),
+             lambda w, a, key=key, shapes=(input_shape, state_shape): _call_recurrent(
+                 w, key, np.ones(shapes[0], dtype=a[1] if a[0] else np.float64),
+                 None if a[0] else np.ones(shapes[1], dtype=a[1])), TypeError, named(described, "floating-point"),
+             world=SEQ),
+        case(f"{described} on an empty sequence or batch", st.sampled_from([0, 1]),
+             lambda w, axis, key=key, shape=input_shape: _call_recurrent(
+                 w, key, np.ones(shape[:axis] + (0,) + shape[axis + 1:])), ValueError, named(described, "empty"),
+             world=SEQ),
+    ]
+CASES.append(case("LSTM with a state that is not a pair (h_0, c_0)", st.sampled_from(["h", "hc3", "str"]),
+                  lambda w, kind: w.model["lstm"](Tensor(np.ones((2, 5, 6))), {
+                      "h": Tensor(np.ones((4, 2, 4))), "hc3": (np.ones((4, 2, 4)),) * 3, "str": "abc"}[kind]),
+                  TypeError, named("LSTM(6, 4, num_layers=2)", "hx must be a tuple (h_0, c_0)"), world=SEQ))
+
+# -- the attention world: PositionalEncoding(8, max_len=10), MultiheadAttention(8, 2, batch_first), TransformerEncoder
+#    and TransformerDecoder (d_model 8, nhead 2, batch_first, one layer each)
+MHA = "MultiheadAttention(8, num_heads=2)"
+X8 = np.ones((2, 5, 8))
+CASES += [
+    case("MultiheadAttention on a query of the wrong shape", wrong_shapes((2, 5, 8), 1, 4).filter(
+        lambda s: not (len(s) in (2, 3) and s[-1] == 8)),
+         lambda w, s: w.model["attn"](np.ones(s), X8, X8), ValueError, shape_of(None, MHA, "query"), world=ATTENTION),
+    case("MultiheadAttention key and value that do not fit the query", st.sampled_from([
+        ((3, 5, 8), (3, 5, 8)), ((2, 4, 8), (2, 3, 8)), ((2, 5, 6), (2, 5, 8)), ((5, 8), (5, 8))]),
+         lambda w, kv: w.model["attn"](X8, np.ones(kv[0]), np.ones(kv[1])), ValueError,
+         lambda w, kv: [MHA, str(kv[0])],
+         world=ATTENTION),
+    case("MultiheadAttention on integer inputs", int_dtypes,
+         lambda w, t: w.model["attn"](np.ones((2, 5, 8), dtype=t), X8, X8), TypeError,
+         named(MHA, "floating-point", "(2, 5, 8)"), world=ATTENTION),
+    case("MultiheadAttention attn_mask that does not fit (L, S)", wrong_shapes((5, 5), 1, 4).filter(
+        lambda s: s != (4, 5, 5)),
+         lambda w, s: w.model["attn"](X8, X8, X8, attn_mask=np.zeros(s, dtype=bool)), ValueError,
+         shape_of(None, MHA, "attn_mask"), world=ATTENTION),
+    case("MultiheadAttention key_padding_mask that does not fit (N, S)", wrong_shapes((2, 5), 1, 3),
+         lambda w, s: w.model["attn"](X8, X8, X8, key_padding_mask=np.zeros(s, dtype=bool)), ValueError,
+         shape_of(None, MHA, "key_padding_mask", "(2, 5)"), world=ATTENTION),
+    case("MultiheadAttention masks of integer or string dtype",
+         st.tuples(st.booleans(), st.sampled_from([np.int64, "U1"])),
+         lambda w, a: w.model["attn"](X8, X8, X8, **{"attn_mask" if a[0] else "key_padding_mask":
+                                                     np.zeros((5, 5) if a[0] else (2, 5), dtype=a[1])}), TypeError,
+         named(MHA, "mask must be boolean or floating-point"), world=ATTENTION),
+    case("F.scaled_dot_product_attention mask that does not broadcast", wrong_shapes((5, 4), 1, 3).filter(
+        lambda s: not _broadcasts(s, (2, 5, 4))),
+         lambda w, s: F.scaled_dot_product_attention(Tensor(np.ones((2, 5, 8))), Tensor(np.ones((2, 4, 8))),
+                                                     Tensor(np.ones((2, 4, 8))), attn_mask=np.ones(s, dtype=bool)),
+         ValueError, shape_of(None, "scaled_dot_product_attention", "does not broadcast", "(2, 5, 4)")),
+    case("F.attention_weights mask that does not broadcast", wrong_shapes((5, 4), 1, 3).filter(
+        lambda s: not _broadcasts(s, (2, 5, 4))),
+         lambda w, s: F.attention_weights(Tensor(np.ones((2, 5, 8))), Tensor(np.ones((2, 4, 8))),
+                                          attn_mask=np.ones(s, dtype=bool)),
+         ValueError, shape_of(None, "attention_weights", "does not broadcast", "(2, 5, 4)")),
+    case("F.positional_encoding bad sizes or dtype", st.tuples(st.sampled_from(["positions", "d_model", "dtype"]),
+                                                              st.sampled_from([0, -3, 2.5, "8", None, True, np.int64])
+                                                              ).filter(lambda a: a != ("dtype", None)),  # float64
+         lambda w, a: F.positional_encoding(**{"positions": 10, "d_model": 8, a[0]: a[1]}), ARG,
+         lambda w, a: ["positional_encoding", a[0] if a[0] != "dtype" else ""]),
+    case("F.scaled_dot_product_attention query, key and value that do not fit", st.sampled_from([
+        ((2, 5, 8), (2, 4, 6), (2, 4, 8)), ((2, 5, 8), (2, 4, 8), (2, 3, 8)), ((8,), (4, 8), (4, 8)),
+        ((3, 5, 8), (2, 4, 8), (2, 4, 8))]),
+         lambda w, s: F.scaled_dot_product_attention(*[Tensor(np.ones(shape)) for shape in s]), ValueError,
+         lambda w, s: ["scaled_dot_product_attention", str(s[0])]),
+    case("F.scaled_dot_product_attention bad dropout_p or scale", st.tuples(
+        st.sampled_from(["dropout_p", "scale"]), st.sampled_from(["a", None, math.nan, [0.1], 1 + 2j])).filter(
+        lambda a: not (a[0] == "scale" and a[1] is None)),
+         lambda w, a: F.scaled_dot_product_attention(Tensor(np.ones((1, 2, 4))), Tensor(np.ones((1, 2, 4))),
+                                                     Tensor(np.ones((1, 2, 4))), **{a[0]: a[1]}), ARG,
+         lambda w, a: ["scaled_dot_product_attention", a[0]]),
+    case("F.scaled_dot_product_attention dropout_p outside [0, 1)", bad_fraction.filter(lambda v: isinstance(v, float)),
+         lambda w, p: F.scaled_dot_product_attention(Tensor(np.ones((1, 2, 4))), Tensor(np.ones((1, 2, 4))),
+                                                     Tensor(np.ones((1, 2, 4))), dropout_p=p), ARG,
+         named("scaled_dot_product_attention", "dropout_p")),
+    case("PositionalEncoding(8, max_len=10) on a wrong shape or too long a sequence",
+         wrong_shapes((2, 5, 8), 1, 4).filter(lambda s: not (len(s) == 3 and s[-1] == 8 and s[1] <= 10)) |
+         st.integers(11, 30).map(lambda n: (2, n, 8)),
+         lambda w, s: w.model["position"](np.ones(s)), ValueError, shape_of(None, "PositionalEncoding(8, max_len=10)"),
+         world=ATTENTION),
+    case("PositionalEncoding on token ids", int_dtypes, lambda w, t: w.model["position"](np.ones((2, 5, 8), dtype=t)),
+         TypeError, named("PositionalEncoding(8)", "floating-point"), world=ATTENTION),
+]
+
+
+def _broadcasts(*shapes):
+    try:
+        np.broadcast_shapes(*shapes)
+        return True
+    except ValueError:
+        return False
+
+
+ENCODER_LAYER = "TransformerEncoderLayer(d_model=8, nhead=2)"
+DECODER_LAYER = "TransformerDecoderLayer(d_model=8, nhead=2)"
+sequences = wrong_shapes((2, 5, 8), 1, 4).filter(lambda s: not (len(s) in (2, 3) and s[-1] == 8))
+CASES += [
+    case("TransformerEncoder on src of the wrong shape", sequences,
+         lambda w, s: w.model["encoder"](np.ones(s)), ValueError, shape_of(None, ENCODER_LAYER, "src"),
+         world=ATTENTION),
+    case("TransformerEncoder mask that does not fit", wrong_shapes((5, 5), 1, 4).filter(lambda s: s != (4, 5, 5)),
+         lambda w, s: w.model["encoder"](X8, mask=np.zeros(s)), ValueError, shape_of(None, MHA, "attn_mask"),
+         world=ATTENTION),
+    case("TransformerEncoder src_key_padding_mask that does not fit", wrong_shapes((2, 5), 1, 3),
+         lambda w, s: w.model["encoder"](X8, src_key_padding_mask=np.zeros(s, dtype=bool)), ValueError,
+         shape_of(None, MHA, "key_padding_mask"), world=ATTENTION),
+    case("TransformerDecoder on tgt or memory of the wrong shape", st.tuples(st.booleans(), sequences),
+         lambda w, a: w.model["decoder"](*((np.ones(a[1]), X8) if a[0] else (X8, np.ones(a[1])))), ValueError,
+         lambda w, a: [DECODER_LAYER, "tgt" if a[0] else "memory", str(a[1])], world=ATTENTION),
+    case("TransformerDecoder memory of another batch size", st.integers(3, 6).map(lambda n: (n, 4, 8)),
+         lambda w, s: w.model["decoder"](X8, np.ones(s)), ValueError, shape_of(None, MHA, "(2, 5, 8)"),
+         world=ATTENTION),
+    case("TransformerDecoder tgt_mask or memory_mask that does not fit", st.tuples(
+        st.sampled_from(["tgt_mask", "memory_mask"]), wrong_shapes((5, 5), 2, 2).filter(lambda s: s != (5, 4))),
+         lambda w, a: w.model["decoder"](X8, np.ones((2, 4, 8)) if a[0] == "memory_mask" else X8,
+                                         **{a[0]: np.zeros(a[1])}), ValueError,
+         lambda w, a: [MHA, "attn_mask", str(a[1])], world=ATTENTION),
+]
+
+# -- the multi-task loss and the transfer helpers
+MASKED = "masked_binary_cross_entropy_with_logits"
+LOGITS_4x3 = np.random.default_rng(2).standard_normal((4, 3))
+CASES += [
+    case("MaskedBCEWithLogitsLoss on mismatched shapes", wrong_shapes((4, 3)),
+         lambda w, s: nn.MaskedBCEWithLogitsLoss()(Tensor(LOGITS_4x3), np.zeros(s)), ValueError,
+         shape_of(None, MASKED, "(4, 3)")),
+    case("MaskedBCEWithLogitsLoss on integer logits", int_dtypes,
+         lambda w, t: nn.MaskedBCEWithLogitsLoss()(Tensor(np.ones((4, 3), dtype=t)), np.zeros((4, 3))), TypeError,
+         named(MASKED, "floating-point")),
+    case("MaskedBCEWithLogitsLoss known labels outside [0, 1]", st.floats(1.001, 1e3) | st.floats(-1e3, -1.001) |
+         st.floats(-0.999, -0.001),
+         lambda w, v: nn.MaskedBCEWithLogitsLoss()(Tensor(LOGITS_4x3), np.full((4, 3), v)), ValueError,
+         named(MASKED, "[0, 1]")),
+    case("MaskedBCEWithLogitsLoss mask of the wrong shape", wrong_shapes((4, 3)),
+         lambda w, s: nn.MaskedBCEWithLogitsLoss()(Tensor(LOGITS_4x3), np.zeros((4, 3)), mask=np.ones(s, dtype=bool)),
+         ValueError, shape_of(None, MASKED, "mask", "(4, 3)")),
+    case("MaskedBCEWithLogitsLoss mask that is not boolean", st.sampled_from([2, -1, 0.5, 3.0]),
+         lambda w, v: nn.MaskedBCEWithLogitsLoss()(Tensor(LOGITS_4x3), np.zeros((4, 3)), mask=np.full((4, 3), v)),
+         ValueError, named(MASKED, "mask must be boolean")),
+    case("F.masked_binary_cross_entropy_with_logits bad reduction or ignore_value", st.tuples(
+        st.sampled_from(["reduction", "ignore_value"]), st.sampled_from(["avg", "x", [1], True, Opaque()])).filter(
+        lambda a: not (a[0] == "reduction" and a[1] is True)),
+         lambda w, a: F.masked_binary_cross_entropy_with_logits(Tensor(LOGITS_4x3), np.zeros((4, 3)), **{a[0]: a[1]}),
+         ARG, lambda w, a: [MASKED, a[0]]),
+    case("freeze / unfreeze / trainable_parameters of a non-module", st.tuples(
+        st.sampled_from(["freeze", "unfreeze", "trainable_parameters"]), not_modules),
+         lambda w, a: getattr(nn, a[0])(a[1]), TypeError, lambda w, a: [a[0], "nn.Module"]),
+    case("replace_head with a head that is not a module", not_modules,
+         lambda w, head: nn.replace_head(w.model, head), TypeError, named("replace_head", "nn.Module")),
+    case("replace_head of a submodule that does not exist", st.sampled_from(["x", "", "0.weight", "0.x.y", "9", "1.0"]),
+         lambda w, name: nn.replace_head(w.model, nn.Linear(4, 2), name=name), KeyError,
+         lambda w, name: ["replace_head", repr(name), "its submodules"]),
+    case("replace_head with a name that is not a string", st.one_of(st.integers(), st.just(["0"]), st.just(Opaque())),
+         lambda w, name: nn.replace_head(w.model, nn.Linear(4, 2), name=name), TypeError,
+         named("replace_head", "name")),
+    case("replace_head without a name on a model that is not a Sequential",
+         st.sampled_from(["embed", "lstm", "gru_cell"]),
+         lambda w, key: nn.replace_head(w.model[key], nn.Linear(4, 2)), ValueError, named("replace_head", "name="),
+         world=SEQ),
+    case("replace_head with the model itself (a module may not contain itself)", st.just(None),
+         lambda w, _: nn.replace_head(w.model, w.model), ValueError, named("contain", "itself")),
+]
+
+
 # ------------------------------------------------------------------------------------- the test
 
 
@@ -581,6 +1053,6 @@ def test_the_table_covers_many_cases():
     """Runs last in this file: how many bad inputs were tried (``pytest -s`` prints the count)."""
     total = sum(TRIED.values())
     print(f"\nBAD_INPUT_CASES_TRIED nn/optim/checkpoints: {total} examples over {len(TRIED)} table entries")
-    assert len(CASES) >= 150
+    assert len(CASES) >= 400
     if TRIED:  # (empty when this test runs alone)
         assert total >= 5 * len(TRIED)
