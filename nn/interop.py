@@ -350,22 +350,21 @@ def _batch_norm_from(ours):
 
 def _layer_norm_to(m, c):
     dtype = c.dtype(m.weight) if m.weight is not None else None
-    tm = c.torch.nn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine,
+    with_bias = m.bias is not None
+    tm = c.torch.nn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine, bias=with_bias,
                               device="meta", dtype=dtype)
     if m.elementwise_affine:
-        _set_parameters(tm, m, ("weight", "bias"), c)
+        _set_parameters(tm, m, ("weight", "bias") if with_bias else ("weight",), c)
     return tm
 
 
 def _layer_norm_from(tm, c):
-    if tm.elementwise_affine and tm.bias is None:
-        _refuse(c, "is a torch.nn LayerNorm with bias=False, which has no equivalent (tinygrad_dl's LayerNorm "
-                   "learns a weight and a bias, or neither)")
+    with_bias = tm.bias is not None
     dtype = c.dtype(tm.weight) if tm.weight is not None else np.float32
     m = normalization.LayerNorm(tuple(tm.normalized_shape), eps=tm.eps, elementwise_affine=tm.elementwise_affine,
-                                dtype=dtype)
+                                bias=with_bias, dtype=dtype)
     if tm.elementwise_affine:
-        _set_parameters(m, tm, ("weight", "bias"), c)
+        _set_parameters(m, tm, ("weight", "bias") if with_bias else ("weight",), c)
     return m
 
 

@@ -43,12 +43,18 @@ class BatchNorm1d(Module):
                 self.register_buffer(buffer, None)
 
     def _check_input(self, x):
+        self._check_dtype(x)
         if x.ndim not in self._expected_ndims or x.shape[1] != self.num_features:
             hint = ""
             if x.ndim == 4:
                 hint = " (a 4-d input (N, C, H, W) is BatchNorm2d's, or call F.batch_norm, which takes any (N, C, ...))"
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected input (N, {self.num_features}) or "
                              f"(N, {self.num_features}, L), got shape {x.shape}{hint}")
+
+    def _check_dtype(self, x):
+        if x.dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}({self.num_features}): expected a floating-point input, got "
+                            f"{x.dtype} of shape {x.shape}; convert it with .astype(np.float32) first")
 
     def forward(self, x):
         self._check_input(x)
@@ -69,10 +75,10 @@ class BatchNorm1d(Module):
 
 
 class LayerNorm(Module):
-    """Normalise each example over its last ``len(normalized_shape)`` axes; learnt ``weight``/``bias`` of
-    that shape when ``elementwise_affine`` (ones/zeros to start)."""
+    """Normalise each example over its last ``len(normalized_shape)`` axes; learnt ``weight`` (ones) and ``bias``
+    (zeros) of that shape when ``elementwise_affine`` (PyTorch's ``bias=False`` keeps the weight only)."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, dtype=np.float32):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=np.float32):
         super().__init__()
         if isinstance(normalized_shape, (list, tuple)):
             if not normalized_shape:
@@ -83,18 +89,17 @@ class LayerNorm(Module):
         self.normalized_shape = shape
         self.eps = _number("LayerNorm", "eps", eps, low=0.0, low_open=True)
         self.elementwise_affine = _flag("LayerNorm", "elementwise_affine", elementwise_affine)
+        with_bias = _flag("LayerNorm", "bias", bias)
         dtype = _float_dtype("LayerNorm", dtype)
-        if self.elementwise_affine:
-            self.weight = Parameter(np.ones(shape, dtype=dtype))
-            self.bias = Parameter(np.zeros(shape, dtype=dtype))
-        else:
-            self.weight = self.bias = None
+        self.weight = Parameter(np.ones(shape, dtype=dtype)) if self.elementwise_affine else None
+        self.bias = Parameter(np.zeros(shape, dtype=dtype)) if self.elementwise_affine and with_bias else None
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        extra = ", bias=False" if self.elementwise_affine and self.bias is None else ""
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}{extra}"
 
 
 class BatchNorm2d(BatchNorm1d):
@@ -109,6 +114,7 @@ class BatchNorm2d(BatchNorm1d):
     _expected_ndims = (4,)
 
     def _check_input(self, x):
+        self._check_dtype(x)
         if x.ndim != 4 or x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm2d({self.num_features}): expected input (N, {self.num_features}, H, W), got "
                              f"shape {x.shape}")

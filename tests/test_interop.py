@@ -195,8 +195,14 @@ def test_layers_without_an_equivalent_are_named(torch):
     else:
         with pytest.raises(TypeError, match="track_running_stats=False"):
             interop.from_torch(torch.nn.BatchNorm1d(3, track_running_stats=False))
-    with pytest.raises(TypeError, match="LayerNorm with bias=False"):
-        interop.from_torch(torch.nn.LayerNorm(3, bias=False))
+    weight_only = torch.nn.LayerNorm(3, bias=False).double()  # converts (PyTorch's bias=False keeps the weight)
+    _assert_agree(torch, interop.from_torch(weight_only), weight_only, np.random.RandomState(0).randn(4, 3))
+    no_biases = torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, bias=False).double()
+    ours = interop.from_torch(no_biases)
+    assert ours.norm1.bias is None and ours.linear1.bias is None
+    _assert_agree(torch, ours, no_biases, np.random.RandomState(1).randn(5, 2, 8))
+    back = interop.to_torch(ours)
+    assert back.norm2.bias is None and sorted(back.state_dict()) == sorted(no_biases.state_dict())
     with pytest.raises(TypeError, match="Sequential.0 holds a torch.bfloat16 tensor"):
         interop.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 2).to(torch.bfloat16)))
     with pytest.raises(TypeError, match="to_torch: Linear is a str, not an nn.Module|is a str, not an nn.Module"):
@@ -716,8 +722,6 @@ OPTIONS_WITHOUT_AN_EQUIVALENT = {
          "MultiheadAttention with add_bias_kv or add_zero"),
         (lambda t: t.nn.TransformerEncoderLayer(8, 2, activation=t.tanh),
          "TransformerEncoderLayer has the activation function 'tanh'"),
-        (lambda t: t.nn.TransformerEncoderLayer(8, 2, bias=False),
-         "TransformerEncoderLayer.norm1 is a torch.nn LayerNorm with bias=False"),
         (lambda t: t.nn.Sequential(t.nn.Conv3d(1, 1, 1)), "Sequential.0 is a torch.nn Conv3d, which has no converter"),
         (lambda t: t.nn.Transformer(8, 2, 1, 1), "Transformer is a torch.nn Transformer, which has no converter"),
     ],

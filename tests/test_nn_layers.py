@@ -291,3 +291,20 @@ def test_layernorm_over_two_axes_and_without_affine():
     assert out.dtype == np.float32
     np.testing.assert_allclose(out.data.reshape(4, 6).mean(axis=1), 0, atol=1e-6)
     np.testing.assert_allclose(out.data.reshape(4, 6).var(axis=1), 1, rtol=1e-4)
+
+
+def test_layer_norm_without_bias_keeps_only_the_weight():
+    ln = nn.LayerNorm(4, bias=False, dtype=np.float64)
+    assert [name for name, _ in ln.named_parameters()] == ["weight"] and "bias=False" in repr(ln)
+    ln.weight.data[:] = [1.0, 2.0, 3.0, 4.0]
+    x = np.random.RandomState(0).randn(3, 4)
+    normalised = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(ln(Tensor(x)).data, normalised * ln.weight.data, rtol=1e-12)
+
+
+@pytest.mark.parametrize("layer, shape", [(nn.BatchNorm1d, (4, 3)), (nn.BatchNorm2d, (2, 3, 2, 2))])
+def test_batch_norm_refuses_integer_input_and_changes_nothing(layer, shape):
+    bn = layer(3)
+    with pytest.raises(TypeError, match=rf"{layer.__name__}\(3\): expected a floating-point input, got int64"):
+        bn(Tensor(np.ones(shape, dtype=np.int64)))
+    assert int(bn.num_batches_tracked) == 0 and np.all(bn.running_mean == 0)
