@@ -8,6 +8,11 @@ The course's model, trained from scratch (the course loads pretrained weights af
   Dense(1, relu) -> softmax over the 30 input positions -> context = sum of the weighted a;
 * a post-attention ``nn.LSTMCell(64, 64)`` (n_s = 64, shared by the 10 steps) and a Dense(11) softmax.
 
+The Dense layers start as Keras's (Glorot-uniform weights, zero biases) except the relu scorer Dense(1), whose
+bias starts at 1 (``--scorer-bias``): with the course's 0 the scorer of most output steps falls below zero at
+every input position within the first epoch, and their attention stays uniform for good (the map's month and
+day rows are then flat); started above zero, every step learns where to look (see ``AttentionTranslator``).
+
 The first Dense acts on the concatenation [a; s_prev]; its weight is split in two so the part for ``a`` is
 computed once for all 10 output steps (the same parameters and the same result as concatenating at every
 step). Trained with the course's Adam (lr 0.005, betas 0.9/0.999, batches of 100; the course's Keras
@@ -17,7 +22,7 @@ loss: the cross-entropy of each output character, averaged over the batch and su
 the 10 characters. Parameters: Keras keeps one bias per LSTM gate, PyTorch's layout two (``bias_ih`` and
 ``bias_hh``), so the two LSTMs have 2 x 128 + 256 = 512 more numbers than the course's 52,960.
 
-    python -m demos.nmt_dates [--epochs 25] [--decay 0.01] [--quick]
+    python -m demos.nmt_dates [--epochs 25] [--decay 0.01] [--scorer-bias 1] [--quick]
 """
 import time
 
