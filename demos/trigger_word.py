@@ -43,7 +43,7 @@ import tinygrad_dl.nn.functional as F
 from tinygrad_dl import nn, no_grad, optim
 from tinygrad_dl.data import (load_trigger_word_audio, load_trigger_word_dev_audio, match_target_amplitude,
                               read_wav, spectrogram, synthesize_clips, write_wav)
-from tinygrad_dl.data.audio import LABEL_STEPS, TY, overlay
+from tinygrad_dl.data.audio import LABEL_STEPS, RATE, TY, overlay
 
 from . import common
 
@@ -256,15 +256,17 @@ def plot_detection(path, spectrogram_db, probabilities, labels=None, segments=()
 
     from tinygrad_dl.plot import DPI, PALETTE
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     steps = spectrogram_db.shape[1] // 4 * 4  # 4 steps a pixel column: the figure is ~1,300 pixels wide anyway
     shown = spectrogram_db[:, :steps].reshape(spectrogram_db.shape[0], -1, 4).mean(axis=2)
-    top.imshow(shown, origin="lower", aspect="auto", cmap="magma", extent=(0, 10, 0, 4))
-    top.set(ylabel="frequency (kHz at fs=8000)", title=title)
+    top.imshow(shown, origin="lower", aspect="auto", cmap="magma", extent=(0, 10, 0, RATE / 2000))
+    # the true frequencies of the 44.1 kHz audio (the course's fs=8000 only scales the values)
+    top.set(ylabel="frequency (kHz)", title=title)
     for kind, _, (start_ms, end_ms) in segments:
         color = PALETTE[2] if kind == "activate" else "#bbbbbb"
         top.axvspan(start_ms / 1000, end_ms / 1000, ymin=0.93, ymax=1.0, color=color)
-        top.text((start_ms + end_ms) / 2000, 3.55, kind, ha="center", va="top", fontsize=8, color="white")
+        top.text((start_ms + end_ms) / 2000, 0.9 * RATE / 2000, kind, ha="center", va="top", fontsize=8,
+                 color="white")
     seconds = np.arange(len(probabilities)) * 10 / len(probabilities)
     if labels is not None:
         bottom.fill_between(seconds, 0, labels, step="mid", color=PALETTE[5], alpha=0.35, linewidth=0,
@@ -275,7 +277,7 @@ def plot_detection(path, spectrogram_db, probabilities, labels=None, segments=()
         bottom.axvline(step * 10 / len(probabilities), color=PALETTE[1], linewidth=1.2,
                        label="chime" if i == 0 else None)
     bottom.set(xlabel="time (s)", ylabel="P(just said 'activate')", ylim=(-0.03, 1.03), xlim=(0, 10))
-    bottom.legend(loc="upper left", fontsize=8, frameon=False, ncol=3)
+    bottom.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=8, ncol=3, frameon=False)  # below
     for ax in (top, bottom):
         ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
@@ -294,10 +296,12 @@ def load_chime():
 def results_rows(results):
     counts, dev, train_metrics = results["counts"], results["dev"], results["train"]
     rows = [("input (frequencies, steps)", (COURSE["n_freq"], COURSE["Tx"]), tuple(results["input_shape"])),
-            ("parameters (PyTorch layout: trainable)", None, counts["trainable"]),
-            ("  + running means/variances (Keras: non-trainable)", COURSE["non_trainable"],
+            ("parameters (PyTorch layout)", None, counts["trainable"]),
+            ("running means/variances of the 3 batch norms (Keras: non-trainable)", COURSE["non_trainable"],
              counts["running_statistics"]),
-            ("  - second GRU biases (bias_hh) = Keras total", COURSE["parameters"], counts["keras_total"]),
+            ("bias_hh of the 2 GRUs (Keras reset_after=False keeps 1 bias, PyTorch 2)", None, counts["bias_hh"]),
+            ("parameters + running statistics - bias_hh (Keras' total)", COURSE["parameters"], counts["keras_total"]),
+            ("trainable in Keras' layout", COURSE["trainable"], counts["keras_trainable"]),
             ("training clips / epochs / seconds", None,
              f"{results['train_clips']} / {max(results['losses'])} / {results['seconds']:.0f}"),
             ("loss after the first / last epoch", None,
@@ -310,8 +314,10 @@ def results_rows(results):
                  (f"{name}: activates chimed / false chimes", None,
                   f"{metrics['detected']} of {metrics['activates']} / {metrics['false_chimes']}")]
     for name, recorded in results["recorded"].items():
-        chimes = ", ".join(f"{step / TY * 10:.2f} s" for step in recorded["chimes"]) or "none"
-        rows.append((f"recorded dev/{name}: chimes / highest output", None, f"{chimes} / {recorded['highest']:.3f}"))
+        times = [f"{step / TY * 10:.2f} s" for step in recorded["chimes"]]
+        chimes = ", ".join(times) if len(times) <= 4 else f"{len(times)} ({', '.join(times[:3])}, ...)"
+        rows.append((f"recorded dev/{name}: chimes / highest output", None,
+                     f"{chimes or 'none'} / {recorded['highest']:.3f}"))
     return rows
 
 

@@ -83,4 +83,5 @@ def test_quick_run(tmp_path):
     rate, chimed = read_wav(tmp_path / "recorded_dev_1_chimes.wav")
     assert rate == 44100 and chimed.shape == (441000, 2)
     rows = dict((metric, ours) for metric, _, ours in trigger_word.results_rows(results))
-    assert rows["  - second GRU biases (bias_hh) = Keras total"] == 522561
+    assert rows["parameters + running statistics - bias_hh (Keras' total)"] == 522561
+    assert rows["trainable in Keras' layout"] == 521657
