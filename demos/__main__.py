@@ -26,6 +26,7 @@ REGISTRY = {
     "emojify": "C5W2 Emojify V1 (averaged word vectors) and V2 (two LSTMs), learned or GloVe embeddings",
     "nmt_dates": "C5W3 date translation with attention (Bi-LSTM -> attention -> LSTM), trained from scratch",
     "transformer": "C5W4 positional encoding, masks, attention values, the course's Transformer; one trained on dates",
+    "trigger_word": "C5W3 trigger word 'activate': the course's clip synthesis and Conv1d-GRU model, trained on a laptop",
     "viz_demo": "pictures of backprop: the graph, a step-through page, vanishing gradients (sigmoid vs ReLU+He)",
     "conv_step_by_step": "C4W1 conv/pool forward and backward test cases through nn.functional and autograd",
     "cnn_signs": "C4W1 the SIGNS ConvNet (cross-validated on the shipped images) and the same net on the digits",

@@ -113,6 +113,15 @@ def test_nmt_dates_quick_run(tmp_path):
     assert results["attention"].shape == (10, 30)
     np.testing.assert_allclose(results["attention"].sum(axis=1), 1, rtol=1e-5)
     assert all(len(v) == 10 for v in results["examples"].values())
+    # the scorer starts above zero (bias 1), so no output step's attention is stuck at uniform
+    assert results["uniform_attention"].shape == (10,) and results["uniform_attention"].max() == 0
+
+
+def test_nmt_dates_with_the_courses_zero_scorer_bias_attention_dies():
+    """The failure the scorer's bias prevents: with Keras' zero bias the relu scorer of most output steps falls
+    below zero at every position within two epochs, and their attention is uniform on every date from then on."""
+    results = nmt_dates.run(epochs=2, m_train=2000, m_test=200, scorer_bias=0.0)
+    assert np.sum(results["uniform_attention"] == 1.0) >= 5
 
 
 # ----------------------------------------------------------------------------------- emojify

@@ -26,3 +26,5 @@ from .strategy_sets import camera_style, digit_properties, frame_digits, hide_la
 __all__ += ["load_camera_digits", "camera_style", "frame_digits", "digit_properties", "hide_labels"]
 
 from .sequences import *  # noqa: F401,F403  (Course 5: names, Shakespeare, emoji sentences, dates)
+from .audio import *  # noqa: F401,F403,E402  (Course 5 week 3: trigger-word clips, spectrograms, labels)
+__all__ += audio.__all__  # noqa: F405
