@@ -159,15 +159,21 @@ class Function:
     whose backward cannot work on Tensors sets ``supports_create_graph = False`` and gets a clear error.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "sequence_number", "_output_ref", "__dict__", "__weakref__")
+    # Slots for what every node has: no per-node dict for them (a graph of thousands of nodes is thousands of
+    # objects fewer for Python's garbage collector to walk). saved_tensors becomes None once a backward
+    # without retain_graph has freed them.
+    __slots__ = ("parents", "needs_input_grad", "sequence_number", "_output_ref", "saved_tensors", "scope",
+                 "__dict__", "__weakref__")
 
     supports_create_graph = True
     op_name = None  # the name error messages use (default: the class name in lower case)
     # Defaults read from the class until a node sets its own (saves work on the hot path of every op).
-    saved_tensors = ()  # None once a backward without retain_graph has freed them
-    scope = None
     _creation_site = None
     _retains_output_grad = False
+
+    def __init__(self):  # (apply makes its nodes without calling this: it sets the same slots itself)
+        self.saved_tensors = ()
+        self.scope = None
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -224,6 +230,7 @@ class Function:
             parents.append(None)
             needs.append(False)
         ctx = _new(cls)
+        ctx.saved_tensors = ()
         record = True in needs and _grad_mode.enabled
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         try:
@@ -232,19 +239,20 @@ class Function:
             raise _op_error(cls, err, arrays) from None
         if type(out) is not _ndarray:
             out = _output_array(cls, out)
-        result = _new(Tensor)  # grad, name and the rest keep their class-level defaults
+        result = _new(Tensor)  # data, grad_fn and requires_grad are set below; the rest keep class-level defaults
         result.data = out
         if record and out.dtype.kind == "f":  # (integer/bool results are constants, as in PyTorch)
             # record the node: its inputs, its creation number (a topological order for backward), the scope it
             # was made in, and a weak reference to its output (a strong one would be a reference cycle)
             ctx.parents = tuple(parents)
             ctx.sequence_number = next(_node_counter)
-            scope = _scopes.current
-            if scope is not None:
-                ctx.scope = scope
+            ctx.scope = _scopes.current
             ctx._output_ref = _weak_reference(result)
             result.requires_grad = True
             result.grad_fn = ctx
+        else:
+            result.requires_grad = False
+            result.grad_fn = None
         if _anomaly_enabled:
             anomaly.after_forward(ctx, inputs, arrays, result)
         return result
@@ -254,6 +262,7 @@ def apply_unary(cls, x, kwargs=None):
     """``cls.apply(x, **kwargs)`` for a Tensor ``x``, unrolled (Tensor's methods call it: the hot path of every
     program, so it repeats the lines of ``apply`` instead of looping or calling helpers)."""
     ctx = _new(cls)
+    ctx.saved_tensors = ()
     record = x.requires_grad and _grad_mode.enabled
     ctx.needs_input_grad = _ONE_GRAD if record else _NO_GRAD
     data = x.data
@@ -268,12 +277,13 @@ def apply_unary(cls, x, kwargs=None):
     if record and out.dtype.kind == "f":  # record the node (as in apply)
         ctx.parents = (x,)
         ctx.sequence_number = next(_node_counter)
-        scope = _scopes.current
-        if scope is not None:
-            ctx.scope = scope
+        ctx.scope = _scopes.current
         ctx._output_ref = _weak_reference(result)
         result.requires_grad = True
         result.grad_fn = ctx
+    else:
+        result.requires_grad = False
+        result.grad_fn = None
     if _anomaly_enabled:
         anomaly.after_forward(ctx, (x,), (data,), result)
     return result
@@ -292,6 +302,7 @@ def apply_binary(cls, a, b):
         b_data = b if type(b) in _SCALARS or b is None or isinstance(b, _PASS_THROUGH) else _operand_array(cls, b, (a, b))
         b_needs = False
     ctx = _new(cls)
+    ctx.saved_tensors = ()
     record = (a_needs or b_needs) and _grad_mode.enabled
     ctx.needs_input_grad = (a_needs, b_needs) if record else _NO_GRADS
     try:
@@ -305,12 +316,13 @@ def apply_binary(cls, a, b):
     if record and out.dtype.kind == "f":  # record the node (as in apply)
         ctx.parents = (a if a_needs else None, b if b_needs else None)
         ctx.sequence_number = next(_node_counter)
-        scope = _scopes.current
-        if scope is not None:
-            ctx.scope = scope
+        ctx.scope = _scopes.current
         ctx._output_ref = _weak_reference(result)
         result.requires_grad = True
         result.grad_fn = ctx
+    else:
+        result.requires_grad = False
+        result.grad_fn = None
     if _anomaly_enabled:
         anomaly.after_forward(ctx, (a, b), (a_data, b_data), result)
     return result
@@ -869,7 +881,7 @@ def _write_leaf_grads(leaf_grads):
             leaf._grad = current + grad if isinstance(grad, Tensor) else Tensor._wrap(_add_grads(current.data, grad))
         elif owned or (type(grad) is _ndarray and id(grad) not in seen and grad.flags.writeable):
             wrapped = _new(Tensor)  # the common case: a fresh array only this leaf receives, wrapped as is
-            wrapped.data = grad
+            wrapped.data, wrapped.grad_fn, wrapped.requires_grad = grad, None, False
             leaf._grad = wrapped
         else:
             # a Tensor (create_graph), a read-only broadcast view, or the very array another leaf got (a + b)

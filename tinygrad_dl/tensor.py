@@ -134,18 +134,19 @@ class Tensor:
     dtype kept); Python scalars and lists become float32. Only floating-point tensors can require grad.
     """
 
-    __slots__ = ("data", "__dict__", "__weakref__")
+    # Every tensor sets its three slots when it is made (no per-tensor dict for what every op result has);
+    # the rest are read from the class until a tensor sets its own.
+    __slots__ = ("data", "grad_fn", "requires_grad", "__dict__", "__weakref__")
     __array_ufunc__ = None  # NumPy operators defer to ours, so `np_array @ tensor` builds a graph
-    # Defaults read from the class until a tensor sets its own: an op's result then only needs its data.
     _grad = None
-    grad_fn = None
-    requires_grad = False
     name = None
     _retains_grad = False
     _version = 0  # bumped by every in-place change (see "in-place updates" below)
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _as_array(data, dtype)
+        self.grad_fn = None
+        self.requires_grad = False
         if name is not None:
             self.name = name
         if requires_grad:
@@ -155,7 +156,7 @@ class Tensor:
     def _wrap(cls, array):
         """Fast path for the engine: wrap an ndarray without any checks (every other field at its default)."""
         t = cls.__new__(cls)
-        t.data = array
+        t.data, t.grad_fn, t.requires_grad = array, None, False
         return t
 
     # -- autograd ---------------------------------------------------------------------------------
