@@ -355,24 +355,25 @@ class LSTMSequenceOp(_SequenceOp):
                                                                         list(tanh_cs), list(candidates))
         i_steps, f_steps, g_steps, o_steps = (list(gates[..., k * hidden:(k + 1) * hidden]) for k in range(4))
         i_times_g = np.empty(h0.shape, dtype=dtype)
-        add, multiply = np.add, np.multiply
+        # (the output array is passed positionally: NumPy then parses no keyword arguments, a tenth of a call here)
+        add, multiply, exp, tanh, matmul, reciprocal = np.add, np.multiply, np.exp, np.tanh, np.matmul, np.reciprocal
         with np.errstate(over="ignore"):  # exp(-x) -> inf for very negative x: sigmoid's right limit 0
             for s in range(steps):
                 g = gate_steps[s]
-                np.matmul(h_steps[s], w_hh_t, out=g)
-                add(g, projected_steps[s], out=g)  # -z: the sigmoid of the whole block in place, 1 / (1 + exp(-z))
-                np.exp(g, out=g)
-                add(g, 1, out=g)
-                np.reciprocal(g, out=g)
+                matmul(h_steps[s], w_hh_t, g)
+                add(g, projected_steps[s], g)  # -z: the sigmoid of the whole block in place, 1 / (1 + exp(-z))
+                exp(g, g)
+                add(g, 1, g)
+                reciprocal(g, g)
                 candidate = candidate_steps[s]
-                multiply(g_steps[s], 2, out=candidate)
-                add(candidate, -1, out=candidate)
+                multiply(g_steps[s], 2, candidate)
+                add(candidate, -1, candidate)
                 new_c = c_steps[s + 1]
-                multiply(f_steps[s], c_steps[s], out=new_c)
-                multiply(i_steps[s], candidate, out=i_times_g)
-                add(new_c, i_times_g, out=new_c)
-                np.tanh(new_c, out=tanh_c_steps[s])
-                multiply(o_steps[s], tanh_c_steps[s], out=h_steps[s + 1])
+                multiply(f_steps[s], c_steps[s], new_c)
+                multiply(i_steps[s], candidate, i_times_g)
+                add(new_c, i_times_g, new_c)
+                tanh(new_c, tanh_c_steps[s])
+                multiply(o_steps[s], tanh_c_steps[s], h_steps[s + 1])
         ctx.gates, ctx.candidates, ctx.hs, ctx.cs, ctx.tanh_cs = gates, candidates, hs, cs, tanh_cs
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
         out = np.empty((steps + 1,) + h0.shape, dtype=dtype)
@@ -407,16 +408,16 @@ class LSTMSequenceOp(_SequenceOp):
         f_steps = list(gates[..., hidden:2 * hidden])
         d_h, term = np.empty_like(d_h_next), np.empty_like(d_h_next)
         d_c_row = d_c[..., None, :]  # d_c broadcast over the i, f, g blocks
-        add, multiply = np.add, np.multiply
-        for s in range(steps - 1, -1, -1):
-            add(grad_steps[s], d_h_next, out=d_h)
-            multiply(d_h, c_slope_steps[s], out=term)
-            add(d_c, term, out=d_c)
-            multiply(d_c_row, by_d_c_steps[s], out=icg_blocks[s])
-            multiply(d_h, tanh_c_steps[s], out=o_blocks[s])
-            multiply(d_pre_steps[s], slope_steps[s], out=d_pre_steps[s])
-            np.matmul(d_pre_steps[s], w_hh, out=d_h_next)
-            multiply(d_c, f_steps[s], out=d_c)
+        add, multiply, matmul = np.add, np.multiply, np.matmul
+        for s in range(steps - 1, -1, -1):  # (outputs passed positionally, as in forward)
+            add(grad_steps[s], d_h_next, d_h)
+            multiply(d_h, c_slope_steps[s], term)
+            add(d_c, term, d_c)
+            multiply(d_c_row, by_d_c_steps[s], icg_blocks[s])
+            multiply(d_h, tanh_c_steps[s], o_blocks[s])
+            multiply(d_pre_steps[s], slope_steps[s], d_pre_steps[s])
+            matmul(d_pre_steps[s], w_hh, d_h_next)
+            multiply(d_c, f_steps[s], d_c)
         d_pre_time = _in_time_order(d_pre, reverse)
         d_x = (d_pre_time.reshape(-1, 4 * hidden) @ w_ih).reshape(x.shape) if need_x else None
         d_w_ih, d_w_hh, d_b = _weight_grads(d_pre_time, x, d_pre, ctx.hs[:-1],
