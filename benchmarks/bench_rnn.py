@@ -1,13 +1,15 @@
 """Recurrent training steps: tinygrad_dl against PyTorch on the CPU (when torch is importable).
 
-    python benchmarks/bench_rnn.py [--rounds 7] [--threads 1]      # run with an interpreter that has torch
+    python benchmarks/bench_rnn.py [--rounds 11] [--threads 1]      # run with an interpreter that has torch
 
 Three workloads, one training step each (forward, loss, backpropagation through time, SGD/Adam update):
 
 * ``nn.LSTM``: input 32, hidden 64, batch 16, 50 steps, MSE between the last hidden state and a target,
   SGD; tinygrad_dl's layer (one fused node per sequence) against ``torch.nn.LSTM`` (its fused C++ kernel);
 * the same LSTM cell written from core ops (two matmuls, slices, sigmoid/tanh, products) unrolled over the
-  50 steps, in both libraries: the per-op overhead of each engine;
+  50 steps, in both libraries: the per-op overhead of each engine. A row below it times the same step
+  written by hand in NumPy (forward, backpropagation through time, SGD) against PyTorch's composed cell:
+  the floor under any engine that runs these operations one NumPy call at a time;
 * the ``nmt_dates`` attention model (Bi-LSTM 32, 10 attention steps, LSTMCell 64; batch 100, Tx 30), Adam:
   ``demos.nmt_dates.AttentionTranslator`` against the same model written in PyTorch.
 
@@ -82,6 +84,55 @@ def ours_composed_step():
             for p in (w_ih, w_hh, b):
                 p.data -= 0.01 * p.grad.data
                 p.grad = None
+    return step
+
+
+def numpy_composed_step():
+    """The composed cell's training step written by hand in NumPy (forward, backpropagation through time, SGD):
+    the floor under any engine that runs the same operations one NumPy call at a time."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    bound = 1 / np.sqrt(HIDDEN)
+    w_ih = rng.uniform(-bound, bound, (4 * HIDDEN, INPUT)).astype(np.float32)
+    w_hh = rng.uniform(-bound, bound, (4 * HIDDEN, HIDDEN)).astype(np.float32)
+    b = np.zeros(4 * HIDDEN, np.float32)
+    xs = rng.standard_normal((STEPS, BATCH, INPUT)).astype(np.float32)
+    target = rng.standard_normal((BATCH, HIDDEN)).astype(np.float32)
+    H = HIDDEN
+
+    def sigmoid(z):
+        return 1 / (1 + np.exp(-z))
+
+    def step():
+        h = c = np.zeros((BATCH, HIDDEN), np.float32)
+        cache = []
+        for t in range(STEPS):
+            gates = xs[t] @ w_ih.T + h @ w_hh.T + b
+            i, f, g, o = sigmoid(gates[:, :H]), sigmoid(gates[:, H:2 * H]), np.tanh(gates[:, 2 * H:3 * H]), \
+                sigmoid(gates[:, 3 * H:])
+            cache.append((h, c, i, f, g, o))
+            c = f * c + i * g
+            tanh_c = np.tanh(c)
+            cache[-1] += (tanh_c,)
+            h = o * tanh_c
+        diff = h - target
+        d_h, d_c = diff * (2 / diff.size), np.zeros_like(c)
+        d_w_ih, d_w_hh, d_b = np.zeros_like(w_ih), np.zeros_like(w_hh), np.zeros_like(b)
+        d_gates = np.empty((BATCH, 4 * H), np.float32)
+        for t in reversed(range(STEPS)):
+            h_prev, c_prev, i, f, g, o, tanh_c = cache[t]
+            d_c = d_c + d_h * o * (1 - tanh_c * tanh_c)
+            d_gates[:, :H] = d_c * g * i * (1 - i)
+            d_gates[:, H:2 * H] = d_c * c_prev * f * (1 - f)
+            d_gates[:, 2 * H:3 * H] = d_c * i * (1 - g * g)
+            d_gates[:, 3 * H:] = d_h * tanh_c * o * (1 - o)
+            d_c = d_c * f
+            d_w_ih += d_gates.T @ xs[t]
+            d_w_hh += d_gates.T @ h_prev
+            d_b += d_gates.sum(axis=0)
+            d_h = d_gates @ w_hh
+        for p, d in ((w_ih, d_w_ih), (w_hh, d_w_hh), (b, d_b)):
+            p -= 0.01 * d
     return step
 
 
@@ -190,7 +241,7 @@ def _time(step, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (default 7)")
+    parser.add_argument("--rounds", type=int, default=11, help="interleaved timing rounds (default 11)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS / intra-op threads for both (default 1)")
     args = parser.parse_args(argv)
     _set_threads(args.threads)
@@ -203,6 +254,7 @@ def main(argv=None):
               "compare)")
     workloads = {"nn.LSTM": (ours_lstm_step, torch_lstm_step, 20),
                  "composed LSTM cell": (ours_composed_step, torch_composed_step, 5),
+                 "  same cell, NumPy by hand": (numpy_composed_step, torch_composed_step, 5),
                  "nmt_dates training step": (ours_nmt_step, torch_nmt_step, 3)}
     print(f"{'workload':26s} {'tinygrad_dl':>12s} {'PyTorch':>10s}   ratio per round (min / median / max)  target")
     for name, (ours_factory, torch_factory, repeats) in workloads.items():

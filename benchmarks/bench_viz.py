@@ -7,11 +7,15 @@ scopes (what nn.Module produces), timed with the default options (scopes collaps
 node drawn (collapse=False, max_nodes=None), and with a recorded backward pass (backward=True, which adds the
 time of the backward itself).
 """
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from tinygrad_dl import Tensor, name_scope, viz
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere inside the checkout
+
+from tinygrad_dl import Tensor, name_scope, viz  # noqa: E402
 
 
 def deep_mlp(target_nodes, width=4, seed=0):

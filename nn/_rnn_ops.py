@@ -316,9 +316,10 @@ class LSTMSequenceOp(_SequenceOp):
     """An LSTM over x (T, N, I) from (h0, c0): returns (T + 1, N, H) = every hidden state in time order,
     then the final cell state at index T.
 
-    Speed comes from few NumPy calls per step: the step loop does one matmul and about a dozen contiguous
-    elementwise calls forward, eight backward; everything that does not depend on the recurrence (the input
-    projection, the gates' derivatives, the weight gradients) is computed for all steps at once.
+    Speed comes from few NumPy calls per step: the step loop does one matmul and eleven elementwise calls
+    forward, seven and a matmul backward, each writing into its destination; everything that does not
+    depend on the recurrence (the input projection, the gates' derivatives, the weight gradients) is
+    computed for all steps at once.
     """
 
     @staticmethod
@@ -335,6 +336,10 @@ class LSTMSequenceOp(_SequenceOp):
         projected[..., g_rows] *= 2
         w_hh_t = w_hh.T.copy()
         w_hh_t[:, g_rows] *= 2
+        # Both terms negated too, so a step's matmul and addition give -z directly, ready for exp(-z) (negation is
+        # exact, and rounds symmetrically: the same bits as negating z afterwards).
+        np.negative(projected, out=projected)
+        np.negative(w_hh_t, out=w_hh_t)
         dtype = np.result_type(projected, h0, c0, w_hh)
         gates = np.empty((steps,) + h0.shape[:-1] + (4 * hidden,), dtype=dtype)  # sigmoid of all four blocks
         candidates = np.empty((steps,) + h0.shape, dtype=dtype)  # the g block: tanh of its pre-activation
@@ -342,23 +347,33 @@ class LSTMSequenceOp(_SequenceOp):
         cs = np.empty_like(hs)
         tanh_cs = np.empty_like(candidates)
         hs[0], cs[0] = h0, c0
+        # Every per-step view is made up front, in bulk (list() of an array is one C call), and the one temporary
+        # is reused: in the loop, each NumPy call writes into its destination (out=), nothing is allocated.
+        order = list(_step_order(steps, reverse))
+        projected_steps = [projected[t] for t in order]
+        gate_steps, h_steps, c_steps, tanh_c_steps, candidate_steps = (list(gates), list(hs), list(cs),
+                                                                        list(tanh_cs), list(candidates))
+        i_steps, f_steps, g_steps, o_steps = (list(gates[..., k * hidden:(k + 1) * hidden]) for k in range(4))
+        i_times_g = np.empty(h0.shape, dtype=dtype)
+        # (the output array is passed positionally: NumPy then parses no keyword arguments, a tenth of a call here)
+        add, multiply, exp, tanh, matmul, reciprocal = np.add, np.multiply, np.exp, np.tanh, np.matmul, np.reciprocal
         with np.errstate(over="ignore"):  # exp(-x) -> inf for very negative x: sigmoid's right limit 0
-            for s, t in enumerate(_step_order(steps, reverse)):
-                g = gates[s]
-                np.matmul(hs[s], w_hh_t, out=g)
-                g += projected[t]
-                np.negative(g, out=g)  # sigmoid of the whole block in place: 1 / (1 + exp(-g))
-                np.exp(g, out=g)
-                g += 1
-                np.reciprocal(g, out=g)
-                candidate = candidates[s]
-                np.multiply(g[:, g_rows], 2, out=candidate)
-                candidate -= 1
-                new_c = cs[s + 1]
-                np.multiply(g[:, hidden:2 * hidden], cs[s], out=new_c)
-                new_c += g[:, :hidden] * candidate
-                np.tanh(new_c, out=tanh_cs[s])
-                np.multiply(g[:, 3 * hidden:], tanh_cs[s], out=hs[s + 1])
+            for s in range(steps):
+                g = gate_steps[s]
+                matmul(h_steps[s], w_hh_t, g)
+                add(g, projected_steps[s], g)  # -z: the sigmoid of the whole block in place, 1 / (1 + exp(-z))
+                exp(g, g)
+                add(g, 1, g)
+                reciprocal(g, g)
+                candidate = candidate_steps[s]
+                multiply(g_steps[s], 2, candidate)
+                add(candidate, -1, candidate)
+                new_c = c_steps[s + 1]
+                multiply(f_steps[s], c_steps[s], new_c)
+                multiply(i_steps[s], candidate, i_times_g)
+                add(new_c, i_times_g, new_c)
+                tanh(new_c, tanh_c_steps[s])
+                multiply(o_steps[s], tanh_c_steps[s], h_steps[s + 1])
         ctx.gates, ctx.candidates, ctx.hs, ctx.cs, ctx.tanh_cs = gates, candidates, hs, cs, tanh_cs
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
         out = np.empty((steps + 1,) + h0.shape, dtype=dtype)
@@ -382,18 +397,27 @@ class LSTMSequenceOp(_SequenceOp):
         # what d_c multiplies for the i, f, g blocks: the candidate, the previous cell state, the input gate
         by_d_c = np.stack([candidates, cs[:-1], gates[..., :hidden]], axis=-2)
         d_pre = np.empty_like(gates)
+        blocks = d_pre.reshape((steps,) + batch_shape + (4, hidden))
         d_h_next = np.zeros(h0.shape, dtype=gates.dtype)
         d_c = np.array(grad[steps], dtype=gates.dtype)  # the final cell state's gradient
-        for s in range(steps - 1, -1, -1):
-            t = steps - 1 - s if reverse else s
-            d_h = grad[t] + d_h_next
-            d_c += d_h * c_slope[s]
-            blocks = d_pre[s].reshape(batch_shape + (4, hidden))
-            np.multiply(d_c[..., None, :], by_d_c[s], out=blocks[..., :3, :])
-            np.multiply(d_h, tanh_cs[s], out=blocks[..., 3, :])
-            d_pre[s] *= slopes[s]
-            d_h_next = d_pre[s] @ w_hh
-            d_c *= gates[s][:, hidden:2 * hidden]
+        # per-step views made up front, in bulk, and two reused temporaries: the loop allocates nothing
+        grad_steps = [grad[t] for t in _step_order(steps, reverse)]
+        d_pre_steps, slope_steps, c_slope_steps, by_d_c_steps, tanh_c_steps = (
+            list(d_pre), list(slopes), list(c_slope), list(by_d_c), list(tanh_cs))
+        icg_blocks, o_blocks = list(blocks[..., :3, :]), list(blocks[..., 3, :])
+        f_steps = list(gates[..., hidden:2 * hidden])
+        d_h, term = np.empty_like(d_h_next), np.empty_like(d_h_next)
+        d_c_row = d_c[..., None, :]  # d_c broadcast over the i, f, g blocks
+        add, multiply, matmul = np.add, np.multiply, np.matmul
+        for s in range(steps - 1, -1, -1):  # (outputs passed positionally, as in forward)
+            add(grad_steps[s], d_h_next, d_h)
+            multiply(d_h, c_slope_steps[s], term)
+            add(d_c, term, d_c)
+            multiply(d_c_row, by_d_c_steps[s], icg_blocks[s])
+            multiply(d_h, tanh_c_steps[s], o_blocks[s])
+            multiply(d_pre_steps[s], slope_steps[s], d_pre_steps[s])
+            matmul(d_pre_steps[s], w_hh, d_h_next)
+            multiply(d_c, f_steps[s], d_c)
         d_pre_time = _in_time_order(d_pre, reverse)
         d_x = (d_pre_time.reshape(-1, 4 * hidden) @ w_ih).reshape(x.shape) if need_x else None
         d_w_ih, d_w_hh, d_b = _weight_grads(d_pre_time, x, d_pre, ctx.hs[:-1],

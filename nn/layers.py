@@ -11,6 +11,7 @@ from tinygrad_dl import Tensor
 
 from . import functional as F
 from . import init as nn_init
+from ._ops import Linear as _LinearOp
 from .module import Module, Parameter
 
 # Linear(init=...) names -> how the weight is drawn. All but "kaiming_uniform" set the bias to zero,
@@ -113,6 +114,8 @@ class Linear(Module):
             nn_init.uniform_(self.bias, -bound, bound, generator=generator)
 
     def forward(self, x):
+        if isinstance(x, Tensor):  # (the op checks the shapes; F.linear first turns lists and arrays into Tensors)
+            return _LinearOp.apply(x, self.weight, self.bias)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):

@@ -66,7 +66,12 @@ class BCEWithLogitsLoss(_WeightedLoss):
 
     def forward(self, prediction, target):
         if self.weight is None and self.pos_weight is None:  # reduction was checked by the constructor
-            prediction, target = F._pair("binary_cross_entropy_with_logits", prediction, target)
+            usual = False  # the usual case, on every training step: float Tensors of one shape and dtype
+            if isinstance(prediction, Tensor) and isinstance(target, Tensor):
+                p, t = prediction.data, target.data
+                usual = p.dtype is t.dtype and p.shape == t.shape and p.dtype.kind == "f"
+            if not usual:  # lists, arrays, other dtypes or shapes: F._pair converts them or explains
+                prediction, target = F._pair("binary_cross_entropy_with_logits", prediction, target)
             return F._ops.BinaryCrossEntropyWithLogits.apply(prediction, target, reduction=self.reduction)
         return F.binary_cross_entropy_with_logits(prediction, target, self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)

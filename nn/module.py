@@ -78,8 +78,7 @@ class Module:
         if scope is None:
             scope = name_scope(self.scope_name)
             object.__setattr__(self, "_scope", scope)
-        with scope:
-            return self.forward(*args, **kwargs)
+        return scope.run(self.forward, args, kwargs)
 
     _scope = None  # the name_scope this module enters, made at the first call
     _transparent = False  # True for containers that are never called (ModuleList): they prefix their items

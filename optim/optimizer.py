@@ -70,6 +70,9 @@ def _check_param(owner, position, param):
                          "give the tensor a writable copy (np.array(data))")
 
 
+_NO_GRAD = no_grad()  # one shared block for every step (no_grad() objects can be entered again while active)
+
+
 class Optimizer:
     """Base class of all optimizers: ``Optimizer(params, defaults)``.
 
@@ -172,11 +175,15 @@ class Optimizer:
                 if grad.shape != param.data.shape or grad.dtype.kind != "f":
                     self._reject_gradient(param, grad)
                 work.append((param, grad, group))
-        state, update = self.state, self.update_parameter
-        with no_grad():
-            for param, grad, group in work:
-                update(param, grad, state[param], group)
+        with _NO_GRAD:
+            self._update_all(work)
         return loss
+
+    def _update_all(self, work):
+        """Call ``update_parameter`` for every (param, grad, group) in ``work`` (SGD takes a shortcut here)."""
+        state, update = self.state, self.update_parameter
+        for param, grad, group in work:
+            update(param, grad, state[param], group)
 
     def _reject_gradient(self, param, grad):
         position = next(i for i, p in enumerate(self._all_params()) if p is param)

@@ -84,6 +84,15 @@ class SGD(Optimizer):
         if group["nesterov"] and group["momentum"] == 0:
             raise ValueError(f"{self._name}: nesterov=True needs a momentum > 0, got momentum=0.0")
 
+    def _update_all(self, work):
+        if type(self).update_parameter is not SGD.update_parameter:  # a subclass changed the update: use it
+            return super()._update_all(work)
+        for param, grad, group in work:
+            if group["momentum"] or group["weight_decay"]:
+                self.update_parameter(param, grad, self.state[param], group)
+            else:  # plain gradient descent, the course's W = W - lr * dW, without a call per parameter
+                param.sub_(group["lr"] * grad)
+
     def update_parameter(self, param, grad, state, group):
         if group["weight_decay"]:
             grad = _with_weight_decay(grad, param, group["weight_decay"])

@@ -167,6 +167,8 @@ def run_checked_backward(node, grad, create_graph):
     grads = input_grads if type(input_grads) is tuple else (input_grads,)
     for index, input_grad in enumerate(grads):
         values = input_grad.data if isinstance(input_grad, autograd.Tensor) else input_grad
+        if isinstance(values, autograd.SliceGrad):  # a slice's gradient: zeros around its values
+            values = values.values
         bad = _non_finite(values if isinstance(values, np.ndarray) else np.asarray(values)) \
             if values is not None else None
         if bad is None:

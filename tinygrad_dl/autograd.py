@@ -89,18 +89,35 @@ class name_scope:
         self._outer = []  # a stack, so one scope object can be entered again while active (recursion)
         self._last_outer = self._last_inner = None  # the tuple made last time, reused when the outer scope is the same
 
-    def __enter__(self):
-        outer = _scopes.current
-        self._outer.append(outer)
+    def _inner(self, outer):
+        """The scope tuple inside this one, given the scope outside (the tuple made last time when it is the same)."""
         if outer is not self._last_outer or self._last_inner is None:
             self._last_outer = outer
             self._last_inner = (outer + (self.name,)) if outer else (self.name,)
-        _scopes.current = self._last_inner
+        return self._last_inner
+
+    def __enter__(self):
+        outer = _scopes.current
+        self._outer.append(outer)
+        _scopes.current = self._inner(outer)
         return self
 
     def __exit__(self, *exc):
         _scopes.current = self._outer.pop()
         return False
+
+    def run(self, fn, args=(), kwargs=None):
+        """``fn(*args, **kwargs)`` inside the scope: what ``with`` does, in one call (``nn.Module.__call__`` uses it on
+        every call of a layer)."""
+        outer = _scopes.current
+        inner = self._last_inner
+        if outer is not self._last_outer or inner is None:
+            inner = self._inner(outer)
+        _scopes.current = inner
+        try:
+            return fn(*args, **kwargs) if kwargs else fn(*args)
+        finally:
+            _scopes.current = outer
 
 
 def current_scope():
@@ -142,15 +159,21 @@ class Function:
     whose backward cannot work on Tensors sets ``supports_create_graph = False`` and gets a clear error.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "sequence_number", "_output_ref", "__dict__", "__weakref__")
+    # Slots for what every node has: no per-node dict for them (a graph of thousands of nodes is thousands of
+    # objects fewer for Python's garbage collector to walk). saved_tensors becomes None once a backward
+    # without retain_graph has freed them.
+    __slots__ = ("parents", "needs_input_grad", "sequence_number", "_output_ref", "saved_tensors", "scope",
+                 "__dict__", "__weakref__")
 
     supports_create_graph = True
     op_name = None  # the name error messages use (default: the class name in lower case)
     # Defaults read from the class until a node sets its own (saves work on the hot path of every op).
-    saved_tensors = ()  # None once a backward without retain_graph has freed them
-    scope = None
     _creation_site = None
     _retains_output_grad = False
+
+    def __init__(self):  # (apply makes its nodes without calling this: it sets the same slots itself)
+        self.saved_tensors = ()
+        self.scope = None
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -200,25 +223,46 @@ class Function:
                     parents.append(x)
                     needs.append(True)
                     continue
-            elif x is None or isinstance(x, _PASS_THROUGH):
+            elif type(x) in _SCALARS or x is None or isinstance(x, _PASS_THROUGH):
                 arrays.append(x)
             else:
                 arrays.append(_operand_array(cls, x, inputs))
             parents.append(None)
             needs.append(False)
         ctx = _new(cls)
+        ctx.saved_tensors = ()
         record = True in needs and _grad_mode.enabled
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as err:
             raise _op_error(cls, err, arrays) from None
-        return _output(cls, ctx, out, tuple(parents) if record else None, inputs, arrays)
+        if type(out) is not _ndarray:
+            out = _output_array(cls, out)
+        result = _new(Tensor)  # data, grad_fn and requires_grad are set below; the rest keep class-level defaults
+        result.data = out
+        if record and out.dtype.kind == "f":  # (integer/bool results are constants, as in PyTorch)
+            # record the node: its inputs, its creation number (a topological order for backward), the scope it
+            # was made in, and a weak reference to its output (a strong one would be a reference cycle)
+            ctx.parents = tuple(parents)
+            ctx.sequence_number = next(_node_counter)
+            ctx.scope = _scopes.current
+            ctx._output_ref = _weak_reference(result)
+            result.requires_grad = True
+            result.grad_fn = ctx
+        else:
+            result.requires_grad = False
+            result.grad_fn = None
+        if _anomaly_enabled:
+            anomaly.after_forward(ctx, inputs, arrays, result)
+        return result
 
 
 def apply_unary(cls, x, kwargs=None):
-    """``cls.apply(x, **kwargs)`` for a Tensor ``x``, unrolled (Tensor's methods call it: a third less overhead)."""
+    """``cls.apply(x, **kwargs)`` for a Tensor ``x``, unrolled (Tensor's methods call it: the hot path of every
+    program, so it repeats the lines of ``apply`` instead of looping or calling helpers)."""
     ctx = _new(cls)
+    ctx.saved_tensors = ()
     record = x.requires_grad and _grad_mode.enabled
     ctx.needs_input_grad = _ONE_GRAD if record else _NO_GRAD
     data = x.data
@@ -226,50 +270,67 @@ def apply_unary(cls, x, kwargs=None):
         out = cls.forward(ctx, data, **kwargs) if kwargs else cls.forward(ctx, data)
     except (ValueError, IndexError, TypeError) as err:
         raise _op_error(cls, err, [data]) from None
-    return _output(cls, ctx, out, (x,) if record else None, (x,), (data,))
+    if type(out) is not _ndarray:
+        out = _output_array(cls, out)
+    result = _new(Tensor)
+    result.data = out
+    if record and out.dtype.kind == "f":  # record the node (as in apply)
+        ctx.parents = (x,)
+        ctx.sequence_number = next(_node_counter)
+        ctx.scope = _scopes.current
+        ctx._output_ref = _weak_reference(result)
+        result.requires_grad = True
+        result.grad_fn = ctx
+    else:
+        result.requires_grad = False
+        result.grad_fn = None
+    if _anomaly_enabled:
+        anomaly.after_forward(ctx, (x,), (data,), result)
+    return result
 
 
 def apply_binary(cls, a, b):
     """``cls.apply(a, b)``, unrolled (Tensor's operators call it)."""
     if isinstance(a, Tensor):
         a_data, a_needs = a.data, a.requires_grad
-    else:
-        a_data, a_needs = a if a is None or isinstance(a, _PASS_THROUGH) else _operand_array(cls, a, (a, b)), False
+    else:  # a number or an array is handed to forward as it is (a Python scalar stays weak)
+        a_data = a if type(a) in _SCALARS or a is None or isinstance(a, _PASS_THROUGH) else _operand_array(cls, a, (a, b))
+        a_needs = False
     if isinstance(b, Tensor):
         b_data, b_needs = b.data, b.requires_grad
     else:
-        b_data, b_needs = b if b is None or isinstance(b, _PASS_THROUGH) else _operand_array(cls, b, (a, b)), False
+        b_data = b if type(b) in _SCALARS or b is None or isinstance(b, _PASS_THROUGH) else _operand_array(cls, b, (a, b))
+        b_needs = False
     ctx = _new(cls)
+    ctx.saved_tensors = ()
     record = (a_needs or b_needs) and _grad_mode.enabled
     ctx.needs_input_grad = (a_needs, b_needs) if record else _NO_GRADS
     try:
         out = cls.forward(ctx, a_data, b_data)
     except (ValueError, IndexError, TypeError) as err:
         raise _op_error(cls, err, [a_data, b_data]) from None
-    parents = (a if a_needs else None, b if b_needs else None) if record else None
-    return _output(cls, ctx, out, parents, (a, b), (a_data, b_data))
-
-
-def _output(cls, ctx, out, parents, inputs, arrays):
-    """The result Tensor of an op; with ``parents`` (a tuple) the node is recorded as its grad_fn."""
-    result = _new(Tensor)  # grad, name and the rest keep their class-level defaults
-    result.data = out if type(out) is _ndarray else _output_array(cls, out)
-    if parents is not None and result.data.dtype.kind == "f":  # integer/bool results are constants (as in PyTorch)
-        ctx.parents = parents
-        ctx.sequence_number = next(_node_counter)  # creation order: a topological order for backward
-        scope = _scopes.current
-        if scope is not None:
-            ctx.scope = scope
+    if type(out) is not _ndarray:
+        out = _output_array(cls, out)
+    result = _new(Tensor)
+    result.data = out
+    if record and out.dtype.kind == "f":  # record the node (as in apply)
+        ctx.parents = (a if a_needs else None, b if b_needs else None)
+        ctx.sequence_number = next(_node_counter)
+        ctx.scope = _scopes.current
         ctx._output_ref = _weak_reference(result)
         result.requires_grad = True
         result.grad_fn = ctx
+    else:
+        result.requires_grad = False
+        result.grad_fn = None
     if _anomaly_enabled:
-        anomaly.after_forward(ctx, inputs, arrays, result)
+        anomaly.after_forward(ctx, (a, b), (a_data, b_data), result)
     return result
 
 
 _node_counter = itertools.count()
 _new, _ndarray, _weak_reference = object.__new__, np.ndarray, weakref.ref  # module-level names: one lookup fewer
+_SCALARS = frozenset((float, int, bool))  # the common non-Tensor operands, checked by one set lookup
 _PASS_THROUGH = (np.ndarray, int, float, bool, np.generic)  # handed to forward as they are (Python scalars stay weak)
 _ONE_GRAD, _NO_GRAD, _NO_GRADS = (True,), (False,), (False, False)
 _anomaly_enabled = False  # switched by detect_anomaly() (anomaly.py); read once per op
@@ -464,7 +525,13 @@ def _fit_grad(grad, tensor, node, input_grads):
         except (TypeError, ValueError):
             raise TypeError(f"{node.name}.backward returned {_short_repr(grad)} as the gradient of input "
                             f"{_position(original, input_grads)}; a gradient is an array (or None)") from None
-    if grad.shape != tensor.data.shape:
+    shape = tensor.data.shape
+    if grad.shape != shape:
+        axes = _broadcast_axes(grad.shape, shape)
+        if axes is not None:  # the usual case (a bias added to a batch): sum the broadcast axes away
+            grad = _add_reduce(grad, axes) if type(grad) is _ndarray else grad.sum(axis=axes)
+            return _fit_dtype(grad.reshape(shape) if grad.shape != shape else grad, tensor, node, original,
+                              input_grads)
         try:
             np.broadcast_shapes(grad.shape, tensor.data.shape)
         except ValueError:
@@ -474,6 +541,10 @@ def _fit_grad(grad, tensor, node, input_grads):
             grad = _expand(grad, tensor.data.shape)
         if grad.shape != tensor.data.shape:
             grad = _sum_to_shape(grad, tensor.data.shape)
+    return _fit_dtype(grad, tensor, node, original, input_grads)
+
+
+def _fit_dtype(grad, tensor, node, original, input_grads):
     if grad.dtype != tensor.data.dtype:
         if grad.dtype.kind not in "biuf":
             raise TypeError(f"{node.name}.backward returned a {grad.dtype} gradient for input "
@@ -481,6 +552,24 @@ def _fit_grad(grad, tensor, node, input_grads):
                             "numbers")
         grad = grad.astype(tensor.data.dtype)
     return grad
+
+
+def _broadcast_axes(grad_shape, shape):
+    """The axes to sum a gradient of ``grad_shape`` over so it gets ``shape`` (the input was broadcast up to the
+    gradient's shape), or None when that is not a plain reduction (to expand first, or not fitting at all)."""
+    extra = len(grad_shape) - len(shape)
+    if extra < 0:
+        return None
+    axes = list(range(extra))
+    for i, n in enumerate(shape):
+        if grad_shape[i + extra] != n:
+            if n != 1:
+                return None
+            axes.append(i + extra)
+    return tuple(axes)
+
+
+_add_reduce = np.add.reduce  # what ndarray.sum calls, without its Python layer
 
 
 def _position(gradient, input_grads):
@@ -513,6 +602,12 @@ def _lift_saved(node):
 
 
 def _seed_grad(root, grad, create_graph):
+    """The gradient a backward pass starts from at ``root`` (checked)."""
+    if not isinstance(root, Tensor):
+        raise TypeError(f"backward: outputs must be Tensors, got {type(root).__name__}")
+    if not root.requires_grad:
+        raise RuntimeError("backward: the tensor does not require grad and has no grad_fn; create its inputs "
+                           "with requires_grad=True (or call requires_grad_()) before computing it")
     if grad is None:
         if root.data.size != 1:
             raise RuntimeError(f"backward: grad can be created implicitly only for a scalar output, but the output "
@@ -544,6 +639,33 @@ def _add_grads(current, extra):
     return np.array(total) if isinstance(total, np.generic) else total
 
 
+class SliceGrad:
+    """The gradient of a basic slice ``x[index]``: zeros of ``shape`` except ``values`` at ``index``.
+
+    ``GetItem.backward`` returns one instead of the dense array; the engine adds ``values`` straight into the
+    input's accumulated gradient, so the k pieces of a split (an LSTM's four gates) fill one array instead of
+    each zero-filling its own and adding them up. Only the engine sees these (``dense()`` everywhere else).
+    """
+
+    __slots__ = ("shape", "index", "values")
+
+    def __init__(self, shape, index, values):
+        self.shape, self.index, self.values = shape, index, values
+
+    def dense(self):
+        out = np.zeros(self.shape, dtype=self.values.dtype)
+        out[self.index] = self.values
+        return out
+
+    def add_to(self, total):
+        view = total[self.index]  # a basic index: a view, picking every element at most once
+        if type(view) is np.ndarray:
+            view += self.values
+        else:  # an int for every axis picks one element, as a NumPy scalar: write it back
+            total[self.index] += self.values
+        return total
+
+
 def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inputs=None, on_step=None):
     """Backpropagate from ``roots`` (a Tensor or a list) seeded with ``grads``.
 
@@ -551,79 +673,70 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
     ``on_step(step, node, grad_of_output, input_grads)`` is called for every node visited (used by viz).
     """
     if isinstance(roots, Tensor):
-        roots, grads = [roots], [grads]
+        roots, grads = (roots,), (grads,)
     elif grads is None:
         grads = [None] * len(roots)
-    if create_graph and not retain_graph:
+    if create_graph:
         retain_graph = True
     pending = {}  # node -> accumulated gradient of its output
-    owned = set()  # nodes whose pending buffer the engine allocated (safe to add into in place)
-    leaf_grads = {}  # id(leaf) -> [leaf, accumulated gradient]
+    leaf_grads = {}  # leaf Tensor -> [accumulated gradient, True when the engine allocated that array]
     for root, grad in zip(roots, grads):
-        if not isinstance(root, Tensor):
-            raise TypeError(f"backward: outputs must be Tensors, got {type(root).__name__}")
-        if not root.requires_grad:
-            raise RuntimeError("backward: the tensor does not require grad and has no grad_fn; create its inputs "
-                               "with requires_grad=True (or call requires_grad_()) before computing it")
-        seed = _seed_grad(root, grad, create_graph)
-        if root.grad_fn is None:
-            _accumulate_leaf(root, seed, leaf_grads)
-        elif root.grad_fn in pending:
-            pending[root.grad_fn] = _add_grads(pending[root.grad_fn], seed)
+        if grad is None and type(root) is Tensor and root.grad_fn is not None and not create_graph and \
+                root.data.ndim == 0:
+            seed = np.array(1, dtype=root.data.dtype)  # loss.backward(): the usual seed, without the checks
         else:
-            pending[root.grad_fn] = seed
-    capture = None if inputs is None else {id(t): t for t in inputs}
-    captured = None if capture is None else {}
-    deliver = capture is not None
+            seed = _seed_grad(root, grad, create_graph)
+        node = root.grad_fn
+        if node is None:
+            _accumulate_leaf(root, seed, leaf_grads)
+        else:
+            pending[node] = seed if node not in pending else _add_grads(pending[node], seed)
     nodes = backward_order(roots)
     # Only when something was written in place after the oldest node was made can a saved value be stale.
     written_since = nodes[-1].sequence_number < _last_write if nodes else False
-    checked = _anomaly_enabled
+    # Everything beyond "call backward, route the gradients" costs one test per node when unused.
+    hooks = _Hooks(create_graph, inputs, on_step) if (
+        written_since or create_graph or inputs is not None or on_step is not None or _anomaly_enabled) else None
+    owned = set()  # nodes whose pending buffer the engine allocated (safe to add into in place)
     was_enabled = _grad_mode.enabled
     _grad_mode.enabled = create_graph  # the backward pass is recorded only for create_graph
-    step = -1
     try:
-        for node in nodes:
-            step += 1
+        for step, node in enumerate(nodes):
             grad = pending.pop(node, None)
             if grad is None:
                 continue
             if node.saved_tensors is None:
-                raise RuntimeError(f"backward: trying to backward through {node.name} a second time, but its saved "
-                                   "values were freed after the first backward; pass retain_graph=True to the "
-                                   "first backward() if you need to backpropagate twice")
-            if written_since and node.sequence_number < _last_write:
-                _check_saved_values(node)
-            if deliver or node._retains_output_grad:
-                _deliver_output_grad(node, grad, capture, captured)
-            if checked:
-                input_grads = anomaly.run_checked_backward(node, grad, create_graph)
-            elif create_graph:
-                input_grads = _call_backward_on_tensors(node, grad)
-            else:
+                raise _freed_error(node)
+            if hooks is None:
+                if node._retains_output_grad:
+                    _deliver_output_grad(node, grad, None)
                 input_grads = type(node).backward(node, grad)
-            if type(input_grads) is not tuple:
-                input_grads = (input_grads,)  # a one-input op may return its gradient bare
+                if type(input_grads) is not tuple:
+                    input_grads = (input_grads,)  # a one-input op may return its gradient bare
+            else:
+                input_grads = hooks.backward(step, node, grad)
             parents = node.parents
             if len(input_grads) != len(parents):
-                raise RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients for "
-                                   f"{len(parents)} inputs")
-            if on_step is not None:
-                on_step(step, node, grad, input_grads)
+                raise _gradient_count_error(node, input_grads)
             for parent, input_grad in zip(parents, input_grads):
                 if parent is None or input_grad is None:
                     continue
                 data = parent.data
                 # fast path: a gradient that already has the input's shape and dtype needs no fitting
                 if type(input_grad) is not _ndarray or input_grad.shape != data.shape or input_grad.dtype is not data.dtype:
+                    if type(input_grad) is SliceGrad:
+                        _route_slice(input_grad, parent, pending, owned, leaf_grads)
+                        continue
                     input_grad = _fit_grad(input_grad, parent, node, input_grads)
                 parent_node = parent.grad_fn
                 if parent_node is None:  # a leaf: collect, written to .grad once at the end
-                    entry = leaf_grads.get(id(parent))
+                    entry = leaf_grads.get(parent)
                     if entry is None:
-                        leaf_grads[id(parent)] = [parent, input_grad]
+                        leaf_grads[parent] = [input_grad, False]
+                    elif entry[1]:
+                        entry[0] += input_grad  # our own buffer: add in place
                     else:
-                        entry[1] = _add_grads(entry[1], input_grad)
+                        entry[0], entry[1] = _add_grads(entry[0], input_grad), not create_graph
                     continue
                 current = pending.get(parent_node)
                 if current is None:
@@ -638,7 +751,81 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                 node.saved_tensors = None  # frees the saved arrays and marks the node as used up
     finally:
         _grad_mode.enabled = was_enabled
-    return _finish_leaves(leaf_grads, capture, captured, inputs)
+    if inputs is not None:
+        return hooks.captured_grads(leaf_grads)
+    _write_leaf_grads(leaf_grads)
+    return None
+
+
+class _Hooks:
+    """What a backward pass does beyond the plain loop, when any of it is asked for: stale-value checks,
+    grad(inputs=...) captures, anomaly checks, create_graph and the viz trace (``on_step``)."""
+
+    __slots__ = ("create_graph", "inputs", "captured", "on_step")
+
+    def __init__(self, create_graph, inputs, on_step):
+        self.create_graph, self.inputs, self.on_step = create_graph, inputs, on_step
+        self.captured = None if inputs is None else {id(t): None for t in inputs}  # id(tensor) -> its gradient
+
+    def backward(self, step, node, grad):
+        if node.sequence_number < _last_write:
+            _check_saved_values(node)
+        if self.captured is not None or node._retains_output_grad:
+            _deliver_output_grad(node, grad, self.captured)
+        if _anomaly_enabled:
+            input_grads = anomaly.run_checked_backward(node, grad, self.create_graph)
+        elif self.create_graph:
+            input_grads = _call_backward_on_tensors(node, grad)
+        else:
+            input_grads = type(node).backward(node, grad)
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        if self.on_step is not None:
+            if len(input_grads) != len(node.parents):
+                raise _gradient_count_error(node, input_grads)
+            input_grads = tuple(g.dense() if type(g) is SliceGrad else g for g in input_grads)
+            self.on_step(step, node, grad, input_grads)
+        return input_grads
+
+    def captured_grads(self, leaf_grads):
+        """grad(outputs, inputs): the gradient of each input (a fresh copy), None where it got none."""
+        captured = self.captured
+        for leaf, (grad, _) in leaf_grads.items():
+            if id(leaf) in captured:
+                captured[id(leaf)] = grad
+        return [None if captured[id(t)] is None else _as_grad_tensor(captured[id(t)], copy=True) for t in self.inputs]
+
+
+def _freed_error(node):
+    return RuntimeError(f"backward: trying to backward through {node.name} a second time, but its saved values were "
+                        "freed after the first backward; pass retain_graph=True to the first backward() if you need "
+                        "to backpropagate twice")
+
+
+def _gradient_count_error(node, input_grads):
+    return RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients for {len(node.parents)} inputs")
+
+
+def _route_slice(piece, parent, pending, owned, leaf_grads):
+    """Add a slice's gradient into the accumulated gradient of ``parent`` (allocated, zero, on first use)."""
+    node = parent.grad_fn
+    if node is None:
+        entry = leaf_grads.get(parent)
+        if entry is None:
+            leaf_grads[parent] = [piece.dense(), True]
+        elif entry[1]:
+            piece.add_to(entry[0])
+        else:
+            entry[0], entry[1] = piece.add_to(np.array(entry[0])), True  # a copy we own (it may be a view)
+        return
+    current = pending.get(node)
+    if current is None:
+        pending[node] = piece.dense()
+    elif node in owned:
+        piece.add_to(current)
+    else:
+        pending[node] = piece.add_to(np.array(current))
+    owned.add(node)
 
 
 def _call_backward_on_tensors(node, grad):
@@ -665,45 +852,41 @@ def _call_backward_on_tensors(node, grad):
 
 
 def _accumulate_leaf(leaf, grad, leaf_grads):
-    entry = leaf_grads.get(id(leaf))
+    """A seed given for a leaf root (``leaf.backward()``)."""
+    entry = leaf_grads.get(leaf)
     if entry is None:
-        leaf_grads[id(leaf)] = [leaf, grad]
+        leaf_grads[leaf] = [grad, False]
     else:
-        entry[1] = _add_grads(entry[1], grad)
+        entry[0] = _add_grads(entry[0], grad)
 
 
-def _deliver_output_grad(node, grad, capture, captured):
+def _deliver_output_grad(node, grad, captured):
     out = node._output_ref()
     if out is None:
         return
-    if capture is not None:
-        if id(out) in capture:
+    if captured is not None:
+        if id(out) in captured:
             captured[id(out)] = grad
     elif out._retains_grad:
         # a copy: the engine hands this very array on to the node's inputs (Add passes it through)
         out._grad = _as_grad_tensor(grad, copy=True)
 
 
-def _finish_leaves(leaf_grads, capture, captured, inputs):
-    if capture is not None:
-        for key, (leaf, grad) in leaf_grads.items():
-            if key in capture:
-                captured[key] = grad
-        return [None if id(t) not in captured else _as_grad_tensor(captured[id(t)], copy=True) for t in inputs]
+def _write_leaf_grads(leaf_grads):
+    """Accumulate the collected gradients into each leaf's ``.grad``."""
     seen = set()
-    for leaf, grad in leaf_grads.values():
+    for leaf, (grad, owned) in leaf_grads.items():
         current = leaf._grad
         if current is not None:
             leaf._grad = current + grad if isinstance(grad, Tensor) else Tensor._wrap(_add_grads(current.data, grad))
-        elif type(grad) is _ndarray and id(grad) not in seen and grad.flags.writeable:
+        elif owned or (type(grad) is _ndarray and id(grad) not in seen and grad.flags.writeable):
             wrapped = _new(Tensor)  # the common case: a fresh array only this leaf receives, wrapped as is
-            wrapped.data = grad
+            wrapped.data, wrapped.grad_fn, wrapped.requires_grad = grad, None, False
             leaf._grad = wrapped
         else:
             # a Tensor (create_graph), a read-only broadcast view, or the very array another leaf got (a + b)
             leaf._grad = _as_grad_tensor(grad, copy=id(grad) in seen)
         seen.add(id(grad))
-    return None
 
 
 def _as_grad_tensor(grad, copy=False):

@@ -66,11 +66,19 @@ def tanh(x):
 
 
 def sigmoid(x):
-    """1 / (1 + e^-x), the course's formula; accurate in both tails (e^-x overflowing to inf gives 0)."""
+    """1 / (1 + e^-x), the course's formula (so course runs match bit for bit); accurate in both tails (e^-x
+    overflowing to inf for x < -709 gives the right limit 0, silently). An array's is computed in one fresh
+    array."""
     if isinstance(x, Tensor):
         return x.sigmoid()
+    if type(x) is not np.ndarray or not x.ndim or x.dtype.kind != "f":  # (a 0-d input gives a NumPy scalar)
+        with np.errstate(over="ignore"):
+            return 1 / (1 + np.exp(-x))
+    out = np.negative(x)
     with np.errstate(over="ignore"):
-        return 1 / (1 + np.exp(-x))
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)  # (the same IEEE division as 1 / out)
 
 
 def relu(x):

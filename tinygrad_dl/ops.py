@@ -12,16 +12,8 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from . import generic as G
-from .autograd import Function
+from .autograd import Function, SliceGrad
 from .tensor import Tensor
-
-
-def _sigmoid(x):
-    """1 / (1 + e^-x), the course's own formula (so course runs match bit for bit). It is accurate in both
-    tails; for x < -709 (float64) e^-x overflows to inf and the result is the correct limit 0, so the
-    overflow warning is silenced."""
-    with np.errstate(over="ignore"):
-        return 1 / (1 + np.exp(-x))
 
 
 _ndarray = np.ndarray
@@ -170,10 +162,11 @@ class MatMul(Function):
     def forward(ctx, a, b):
         if a is None or b is None:
             raise TypeError("matmul takes two tensors, got None")
-        if np.ndim(a) == 0 or np.ndim(b) == 0:
+        ndims = (a.ndim if type(a) is _ndarray else np.ndim(a), b.ndim if type(b) is _ndarray else np.ndim(b))
+        if not (ndims[0] and ndims[1]):
             raise ValueError("matmul does not take 0-d operands; use * for scalars")
         need_a, need_b = ctx.needs_input_grad
-        ctx._ndims = (np.ndim(a), np.ndim(b))  # underscore: bookkeeping, not an argument to show
+        ctx._ndims = ndims  # underscore: bookkeeping, not an argument to show
         ctx.saved_tensors = (a if need_b else None, b if need_a else None)  # b for a's gradient, a for b's
         try:
             return a @ b
@@ -306,9 +299,7 @@ class Tanh(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
-        out = _sigmoid(x)
-        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
-            out = np.asarray(out)
+        out = _saved_output(G.sigmoid(x))
         ctx.saved_tensors = (out,)
         return out
 
@@ -603,7 +594,7 @@ class Transpose(Function):
                         f"transpose(dim0, dim1) is swapaxes(dim0, dim1) here)" if len(axes) == 2 else "")
                 raise ValueError(f"axes {ctx.axes} do not match a tensor of shape {x.shape}{hint}")
         ctx.inverse = None if axes is None else tuple(np.argsort(axes))
-        return np.transpose(x, axes)
+        return x.transpose(axes)  # (the method: np.transpose adds a Python call)
 
     @staticmethod
     def backward(ctx, grad):
@@ -661,16 +652,24 @@ def _normalize_index(index):
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        for part in index:
+            if isinstance(part, Tensor):
+                return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return index
     if isinstance(index, list):
         return np.asarray(index)
     return index
 
 
 def _is_basic(index):
-    """True when the index uses only ints, slices, None and Ellipsis (no element can be picked twice)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in parts)
+    """True when the index uses only ints, slices, None and Ellipsis: it makes a view, and no element can be
+    picked twice (a boolean scalar is an advanced index: it copies)."""
+    for part in (index if type(index) is tuple else (index,)):
+        if type(part) is slice or part is None or part is Ellipsis:
+            continue
+        if isinstance(part, (bool, np.bool_)) or not isinstance(part, (int, np.integer)):
+            return False
+    return True
 
 
 class GetItem(Function):
@@ -685,6 +684,8 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if type(grad) is _ndarray and _is_basic(ctx.index):
+            return SliceGrad(ctx.input_shape, ctx.index, grad)  # the engine adds it into the input's gradient
         return _zeros_then_add(grad, ctx.input_shape, ctx.index)
 
 

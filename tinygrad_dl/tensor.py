@@ -7,6 +7,7 @@ import numpy as np
 from . import autograd
 
 DEFAULT_DTYPE = np.float32
+_ndarray = np.ndarray
 _NUMBER_KINDS = "biufc"  # bool, signed and unsigned integers, floats, complex
 
 
@@ -99,6 +100,33 @@ def _check_axis(op, axis, shape, name="axis", extra=0):
     return int(axis) % ndim
 
 
+def _inplace_method(name, operation):
+    """The method ``name`` (add_, sub_, mul_, div_): ``operation``, NumPy's in-place operator ("same_kind" casting,
+    no broadcasting of .data), applied to .data; the version is bumped and the engine told. ``op`` names the
+    operation in errors (``+=`` when the operator calls it)."""
+
+    def method(self, other, op=name):
+        if _grad_mode.enabled:  # (an optimizer step runs under no_grad: nothing to check there)
+            self._check_inplace(op, other)
+        value = other.data if isinstance(other, Tensor) else other
+        if type(value) is not _ndarray and (value is None or isinstance(value, (str, bytes))):
+            raise TypeError(f"{op}: cannot update a {self.data.dtype} tensor of shape {self.data.shape} with "
+                            f"{_short(value)}")
+        data = self.data
+        try:
+            operation(data, value)
+        except (TypeError, ValueError) as err:
+            kind = TypeError if isinstance(err, TypeError) else ValueError
+            raise kind(f"{op}: cannot update a {data.dtype} tensor of shape {data.shape} in place with "
+                       f"{_describe(value)}: {err}") from None
+        self._version += 1
+        _note_write(data)
+        return self
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
 class Tensor:
     """An n-dimensional array that records the operations applied to it, for reverse-mode autodiff.
 
@@ -106,18 +134,19 @@ class Tensor:
     dtype kept); Python scalars and lists become float32. Only floating-point tensors can require grad.
     """
 
-    __slots__ = ("data", "__dict__", "__weakref__")
+    # Every tensor sets its three slots when it is made (no per-tensor dict for what every op result has);
+    # the rest are read from the class until a tensor sets its own.
+    __slots__ = ("data", "grad_fn", "requires_grad", "__dict__", "__weakref__")
     __array_ufunc__ = None  # NumPy operators defer to ours, so `np_array @ tensor` builds a graph
-    # Defaults read from the class until a tensor sets its own: an op's result then only needs its data.
     _grad = None
-    grad_fn = None
-    requires_grad = False
     name = None
     _retains_grad = False
     _version = 0  # bumped by every in-place change (see "in-place updates" below)
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _as_array(data, dtype)
+        self.grad_fn = None
+        self.requires_grad = False
         if name is not None:
             self.name = name
         if requires_grad:
@@ -127,7 +156,7 @@ class Tensor:
     def _wrap(cls, array):
         """Fast path for the engine: wrap an ndarray without any checks (every other field at its default)."""
         t = cls.__new__(cls)
-        t.data = array
+        t.data, t.grad_fn, t.requires_grad = array, None, False
         return t
 
     # -- autograd ---------------------------------------------------------------------------------
@@ -209,7 +238,8 @@ class Tensor:
         return self.data.item()
 
     def item(self):
-        return self._one_value("item")
+        data = self.data
+        return data.item() if data.size == 1 else self._one_value("item")
 
     def __array__(self, dtype=None, copy=None):
         node = autograd._grad_mode.tensor_backward
@@ -484,41 +514,25 @@ class Tensor:
         _note_write(self.data)
         return self
 
-    def _inplace(self, op, operation, other):
-        if _grad_mode.enabled:  # (an optimizer step runs under no_grad: nothing to check there)
-            self._check_inplace(op, other)
-        value = other.data if isinstance(other, Tensor) else other
-        if value is None or isinstance(value, (str, bytes)):
-            raise TypeError(f"{op}: cannot update a {self.data.dtype} tensor of shape {self.data.shape} with "
-                            f"{_short(value)}")
-        data = self.data
-        try:
-            operation(data, value)  # NumPy's in-place operator: "same_kind" casting, no broadcasting of data
-        except (TypeError, ValueError) as err:
-            kind = TypeError if isinstance(err, TypeError) else ValueError
-            raise kind(f"{op}: cannot update a {data.dtype} tensor of shape {data.shape} in place with "
-                       f"{_describe(value)}: {err}") from None
-        self._version += 1
-        _note_write(data)
-        return self
+    # add_ & co. are built by _inplace_method (below the class): one call per update, not two (an optimizer step
+    # runs one per parameter)
+    add_ = _inplace_method("add_", operator.iadd)
+    sub_ = _inplace_method("sub_", operator.isub)
+    mul_ = _inplace_method("mul_", operator.imul)
+    div_ = _inplace_method("div_", operator.itruediv)
 
-    def add_(self, other): return self._inplace("add_", operator.iadd, other)
-    def sub_(self, other): return self._inplace("sub_", operator.isub, other)
-    def mul_(self, other): return self._inplace("mul_", operator.imul, other)
-    def div_(self, other): return self._inplace("div_", operator.itruediv, other)
-
-    def _augmented(self, op, operation, function, other):
+    def _augmented(self, op, method, function, other):
         """``self op= other``: in place when nothing is recorded, else the recorded out-of-place op."""
         if _grad_mode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
             if self.grad_fn is None and self.requires_grad:
                 self._check_inplace(op)  # PyTorch's error for a leaf that requires grad
             return _binary(function, self, other)
-        return self._inplace(op, operation, other)
+        return method(self, other, op)
 
-    def __iadd__(self, other): return self._augmented("+=", operator.iadd, Add, other)
-    def __isub__(self, other): return self._augmented("-=", operator.isub, Sub, other)
-    def __imul__(self, other): return self._augmented("*=", operator.imul, Mul, other)
-    def __itruediv__(self, other): return self._augmented("/=", operator.itruediv, Div, other)
+    def __iadd__(self, other): return self._augmented("+=", Tensor.add_, Add, other)
+    def __isub__(self, other): return self._augmented("-=", Tensor.sub_, Sub, other)
+    def __imul__(self, other): return self._augmented("*=", Tensor.mul_, Mul, other)
+    def __itruediv__(self, other): return self._augmented("/=", Tensor.div_, Div, other)
 
     def zero_(self):
         return self.fill_(0)

@@ -1,0 +1,363 @@
+"""The shortcuts taken for speed give exactly what the plain computation gives.
+
+Each fast path (slice gradients added straight into one array, leaf gradients accumulated in place, the
+in-place sigmoid, the bias gradient by np.einsum, the loss's fused backward, the gradient reductions of
+broadcast inputs, ``name_scope.run``, the optimizer's shortcut for plain SGD, the LSTM's loops without
+temporaries) is checked against the computation it replaces, bit for bit where the old code's arithmetic
+is kept, and against central differences where it is a new gradient path.
+"""
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_dl as tg
+import tinygrad_dl.nn.functional as F
+from tinygrad_dl import AnomalyError, Tensor, detect_anomaly, generic, gradcheck, name_scope, nn, optim
+from tinygrad_dl.autograd import run_backward
+
+
+def leaf(values, dtype=np.float64):
+    return Tensor(np.array(values, dtype=dtype), requires_grad=True)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Slice gradients: the pieces of x go into one accumulated array
+
+
+@st.composite
+def basic_index(draw, shape):
+    """A basic index for ``shape``: per axis an int, a slice (negative steps too), or nothing; maybe a None
+    or an Ellipsis."""
+    parts = []
+    for n in shape:
+        kind = draw(st.sampled_from(["int", "slice", "all"]))
+        if kind == "int":
+            parts.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            start, stop = draw(st.integers(-n, n)), draw(st.integers(-n, n))
+            parts.append(slice(start, stop, draw(st.sampled_from([1, 2, -1]))))
+        else:
+            parts.append(slice(None))
+    if draw(st.booleans()):
+        parts.insert(draw(st.integers(0, len(parts))), None)
+    if parts and draw(st.booleans()):
+        cut = draw(st.integers(0, len(parts) - 1))
+        parts = parts[:cut] + [Ellipsis]
+    return tuple(parts)
+
+
+def scattered(shape, pieces):
+    """Reference gradient of sum_k w_k * x[index_k] with respect to x: np.add.at of each weight array."""
+    total = np.zeros(shape)
+    for index, weight in pieces:
+        view = np.zeros(shape)
+        view[index] = weight
+        total += view
+    return total
+
+
+@given(st.data())
+def test_slices_of_a_leaf_and_of_a_node_add_up(data):
+    shape = data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple))
+    indices = [data.draw(basic_index(shape)) for _ in range(data.draw(st.integers(1, 4)))]
+    rng = np.random.default_rng(data.draw(st.integers(0, 1000)))
+    x = leaf(rng.standard_normal(shape))
+    through_node = data.draw(st.booleans())
+    source = x * 1.0 if through_node else x  # a slice of a node, or of the leaf itself
+    pieces = []
+    total = None
+    for index in indices:
+        part = source[index]
+        weight = rng.standard_normal(part.shape)
+        pieces.append((index, weight))
+        term = (part * weight).sum()
+        total = term if total is None else total + term
+    if data.draw(st.booleans()):  # a dense contribution as well: the slices add to an array the engine got
+        total = total + (source * 0.5).sum()
+        pieces.append(((Ellipsis,), np.full(shape, 0.5)))
+    total.backward()
+    np.testing.assert_allclose(x.grad.data, scattered(shape, pieces), rtol=1e-12, atol=1e-12)
+
+
+def lstm_gates_loss(pre):
+    i, f, g, o = pre[:, :2].sigmoid(), pre[:, 2:4].sigmoid(), pre[:, 4:6].tanh(), pre[:, 6:].sigmoid()
+    return (f * i + g * o).sum()
+
+
+def test_the_four_gates_of_an_lstm_step():
+    values = np.random.default_rng(0).standard_normal((3, 8))
+    assert gradcheck(lambda t: lstm_gates_loss(t * 2.0), [leaf(values)])
+    assert gradcheck(lstm_gates_loss, [leaf(values)])  # slices of the leaf itself
+
+
+def test_one_element_picked_by_ints_on_every_axis():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    (x[0, 1] * 3 + x[0, 1] * 2 + x[1, 0]).backward()  # the same element twice, as NumPy scalars
+    np.testing.assert_array_equal(x.grad.data, [[0.0, 5.0], [1.0, 0.0]])
+
+
+def test_split_pieces_each_get_their_gradient():
+    x = leaf(np.arange(12.0).reshape(3, 4))
+    a, b = tg.split(x, 2, axis=1)
+    (a * 2 + b * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[2, 2, 3, 3]] * 3)
+
+
+def test_slice_gradients_second_order():
+    x = leaf([0.3, -0.7, 1.1, 0.4])
+    assert tg.gradgradcheck(lambda t: (t[:2] * t[2:] * t[1:3]).sum(), [x])
+
+
+def test_a_nan_in_a_slice_gradient_is_caught_by_anomaly_mode():
+    x = leaf([1.0, -1.0, 4.0])
+    with detect_anomaly(), pytest.raises(AnomalyError) as caught:
+        (x * 1.0)[:2].backward(np.array([np.nan, 1.0]))  # the slice's gradient is the first to hold the NaN
+    assert caught.value.phase == "backward" and caught.value.node.name == "GetItem"
+
+
+def test_traced_backward_sees_dense_slice_gradients():
+    x = leaf(np.ones((2, 3)))
+    y = x * 2.0
+    loss = (y[:, 0] + y[:, 2]).sum()
+    seen = []
+    run_backward(loss, on_step=lambda step, node, grad, grads: seen.append((node.name, grads)))
+    for name, grads in seen:
+        if name == "GetItem":
+            assert type(grads[0]) is np.ndarray and grads[0].shape == (2, 3)
+
+
+def test_retain_grad_of_a_sliced_node_and_grad_of_inputs():
+    x = leaf(np.arange(6.0))
+    y = (x * 1.0).retain_grad()
+    (y[:3].sum() * 2 + y[2:].sum()).backward()
+    np.testing.assert_array_equal(y.grad.data, [2, 2, 3, 1, 1, 1])
+    x2 = leaf(np.arange(6.0))
+    (gx,) = tg.grad((x2[:3] * 2).sum() + x2[2:].sum(), [x2])
+    np.testing.assert_array_equal(gx.data, [2, 2, 3, 1, 1, 1])
+
+
+# ----------------------------------------------------------------------------------------------------
+# Leaf gradients accumulated in place, and the reductions of broadcast inputs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_leaf_used_many_times_gets_every_contribution(dtype):
+    w = leaf([[1.0, 2.0], [3.0, 4.0]], dtype)
+    b = leaf([0.5, -0.5], dtype)
+    total = None
+    for k in range(1, 6):  # w.T and b broadcast over a batch, five times: five contributions each
+        term = ((np.full((3, 2), k, dtype) @ w.T + b) * k).sum()
+        total = term if total is None else total + term
+    total.backward()
+    squares = sum(k * k for k in range(1, 6))  # 55
+    np.testing.assert_array_equal(w.grad.data, np.full((2, 2), 3 * squares, dtype))
+    np.testing.assert_array_equal(b.grad.data, np.full(2, 3 * sum(range(1, 6)), dtype))
+    assert w.grad.dtype == dtype and b.grad.dtype == dtype
+
+
+def test_leaves_do_not_share_gradient_arrays():
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (a + b + a + b).sum().backward()
+    a.grad.data[0] = 100.0
+    assert b.grad.data[0] == 2.0
+
+
+@given(st.sampled_from([((4, 3), (3,)), ((4, 3), (1, 3)), ((2, 4, 3), (3,)), ((2, 4, 3), (4, 1)),
+                        ((2, 4, 3), (1, 1, 1)), ((5, 1), (1,)), ((4, 3), ())]), st.integers(0, 100))
+def test_gradients_of_broadcast_inputs_are_summed_exactly(shapes, seed):
+    big, small = shapes
+    rng = np.random.default_rng(seed)
+    x, b = leaf(rng.standard_normal(big)), leaf(rng.standard_normal(small))
+    weights = rng.standard_normal(big)
+    ((x + b) * weights).sum().backward()
+    extra = len(big) - len(small)
+    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(small) if n == 1 and big[i + extra] != 1)
+    np.testing.assert_array_equal(b.grad.data, weights.sum(axis=axes, keepdims=True).reshape(small))
+
+
+def test_a_gradient_that_does_not_fit_is_still_refused():
+    class Wrong(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return np.ones((5, 5))
+
+    with pytest.raises(RuntimeError, match=r"Wrong.backward returned a gradient of shape \(5, 5\) for input 0 of "
+                                           r"shape \(3,\)"):
+        Wrong.apply(leaf([1.0, 2.0, 3.0])).sum().backward()
+
+
+# ----------------------------------------------------------------------------------------------------
+# The sigmoid, the bias gradient and the losses keep the course's arithmetic bit for bit
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_is_the_course_formula_bit_for_bit(dtype):
+    x = np.concatenate([np.random.default_rng(1).standard_normal(200) * 30,
+                        [-1000.0, 1000.0, 0.0, -0.0, np.inf, -np.inf, np.nan]]).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning for e^1000
+        result = generic.sigmoid(x)
+        via_op = Tensor(x).sigmoid().data
+    with np.errstate(over="ignore"):
+        expected = 1 / (1 + np.exp(-x))
+    np.testing.assert_array_equal(result, expected)
+    np.testing.assert_array_equal(via_op, expected)
+    assert result.dtype == dtype and result[-7] == 0.0 and result[-6] == 1.0
+    assert np.isnan(result[-1])
+
+
+def test_sigmoid_of_zero_d_and_integer_inputs():
+    assert generic.sigmoid(np.float64(0.0)) == 0.5
+    assert Tensor(np.array(0.0)).sigmoid().data.shape == ()
+    np.testing.assert_allclose(generic.sigmoid(np.array([0, 1])), [0.5, 1 / (1 + np.exp(-1))])
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "3-d"])
+@pytest.mark.parametrize("rows", [1, 7, 64, 400])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_bias_gradient_is_the_column_sum_bit_for_bit(layout, rows, dtype):
+    rng = np.random.default_rng(rows)
+    columns = 5
+    grad = (rng.standard_normal((rows, columns)) * 10.0 ** rng.uniform(-4, 4, (rows, 1))).astype(dtype)
+    x_shape = (rows, 3)
+    if layout == "F":
+        grad = np.asfortranarray(grad)
+    elif layout == "strided":
+        grad = np.repeat(grad, 2, axis=1)[:, ::2]
+    elif layout == "3-d":
+        grad, x_shape = grad.reshape(1, rows, columns), (1, rows, 3)
+    x = Tensor(rng.standard_normal(x_shape).astype(dtype))
+    weight, bias = leaf(np.ones((columns, 3)), dtype), leaf(np.zeros(columns), dtype)
+    F.linear(x, weight, bias).backward(grad)
+    np.testing.assert_array_equal(bias.grad.data, grad.reshape(-1, columns).sum(axis=0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_with_logits_is_bit_for_bit_the_plain_formulas(dtype):
+    rng = np.random.default_rng(3)
+    z_values = (rng.standard_normal((50, 1)) * 4).astype(dtype)
+    y = (rng.random((50, 1)) > 0.5).astype(dtype)
+    z = Tensor(z_values.copy(), requires_grad=True)
+    loss = nn.BCEWithLogitsLoss()(z, Tensor(y))
+    loss.backward()
+    losses = np.maximum(z_values, 0) - z_values * y + np.log1p(np.exp(-np.abs(z_values)))
+    assert loss.data == losses.sum() / losses.size
+    scale = np.array(1, dtype) * (1.0 / losses.size)
+    np.testing.assert_array_equal(z.grad.data, scale * (1 / (1 + np.exp(-z_values)) - y))
+
+
+def test_bce_with_logits_of_a_zero_d_logit():
+    z = leaf(0.3)
+    loss = F.binary_cross_entropy_with_logits(z, np.array(1.0))
+    loss.backward()
+    assert loss.item() == pytest.approx(np.log1p(np.exp(-0.3)))
+    assert z.grad.item() == pytest.approx(1 / (1 + np.exp(-0.3)) - 1)
+
+
+# ----------------------------------------------------------------------------------------------------
+# name_scope.run, in-place methods, the optimizer's shortcut
+
+
+def test_name_scope_run_is_a_with_block_in_one_call():
+    outer = name_scope("outer")
+    inner = name_scope("inner")
+
+    def inside(value, factor=1):
+        return tg.current_scope(), (leaf([value]) * factor).grad_fn.scope
+
+    with outer:
+        scope, node_scope = inner.run(inside, (1.0,), {"factor": 2})
+    assert scope == node_scope == ("outer", "inner")
+    assert inner.run(inside, (1.0,))[0] == ("inner",)  # the same scope object elsewhere: a new tuple
+
+    def fails():
+        raise ValueError("inside")
+
+    with pytest.raises(ValueError, match="inside"):
+        inner.run(fails)
+    assert tg.current_scope() == ()
+
+
+def test_in_place_methods_keep_their_checks_and_names():
+    w = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="sub_: a leaf tensor that requires grad"):
+        w.sub_(1.0)
+    with tg.no_grad():
+        with pytest.raises(ValueError, match=r"add_: cannot update a float64 tensor of shape \(2,\) in place"):
+            w.add_(np.ones(3))
+        with pytest.raises(TypeError, match="mul_: cannot update"):
+            w.mul_("a")
+        w.sub_(np.array([0.5, 0.5]))
+        w.div_(2.0)
+    np.testing.assert_array_equal(w.data, [0.25, 0.75])
+    assert w._version == 2
+    assert Tensor.sub_.__name__ == "sub_"
+    t = Tensor(np.ones(2))
+    with pytest.raises(ValueError, match=r"\+=: cannot update"):
+        t += np.ones(3)
+    saved = leaf([3.0])
+    y = saved * saved
+    with tg.no_grad():
+        saved.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_plain_sgd_shortcut_and_its_subclasses():
+    w = leaf([1.0, 2.0])
+    opt = optim.SGD([w], lr=0.5)
+    (w * w).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(w.data, [0.0, 0.0])  # w - 0.5 * 2w
+    assert w._version == 1
+
+    class Halving(optim.SGD):
+        def update_parameter(self, param, grad, state, group):
+            param.sub_(0.5 * group["lr"] * grad)
+
+    v = leaf([1.0, 2.0])
+    Halving([v], lr=0.5).step() if v.grad is not None else None
+    (v * v).sum().backward()
+    Halving([v], lr=0.5).step()
+    np.testing.assert_array_equal(v.data, [0.5, 1.0])
+
+
+def test_matmul_still_refuses_zero_d_operands():
+    with pytest.raises(ValueError, match="matmul does not take 0-d operands"):
+        leaf(2.0) @ leaf([1.0])
+
+
+# ----------------------------------------------------------------------------------------------------
+# The LSTM sequence op against its own cell, step by step
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_sequence_op_matches_its_cell_replayed(reverse):
+    from tinygrad_dl.nn._rnn_ops import LSTMCellOp, LSTMSequenceOp
+
+    rng = np.random.default_rng(4)
+    steps, batch, features, hidden = 5, 3, 4, 6
+    arrays = [rng.standard_normal(s) for s in ((steps, batch, features), (batch, hidden), (batch, hidden),
+                                               (4 * hidden, features), (4 * hidden, hidden), (4 * hidden,),
+                                               (4 * hidden,))]
+    weights = rng.standard_normal((steps + 1, batch, hidden))
+    inputs = [leaf(a) for a in arrays]
+    (LSTMSequenceOp.apply(*inputs, reverse=reverse) * weights).sum().backward()
+    fused = [t.grad.data for t in inputs]
+    replay = [leaf(a) for a in arrays]
+    x, h, c, w_ih, w_hh, b_ih, b_hh = replay
+    outputs = [None] * steps
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        hc = LSTMCellOp.apply(x[t], h, c, w_ih, w_hh, b_ih, b_hh)
+        h, c = hc[0], hc[1]
+        outputs[t] = h
+    (tg.stack(outputs + [c]) * weights).sum().backward()
+    for a, b in zip(fused, [t.grad.data for t in replay]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
