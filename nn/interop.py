@@ -32,8 +32,8 @@ from . import functional as F
 from . import module as module_lib
 from .module import Module, Parameter
 
-TORCH_INSTALL_HINT = ("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu "
-                      "(the CPU build; the default build pulls gigabytes of GPU libraries)")
+TORCH_INSTALL_HINT = ("pip install torch==2.13.0 (pinned: that version's CPU build; an unpinned torch may pull "
+                      "gigabytes of GPU libraries)")
 
 # our Module class -> function(module, converter) -> torch module
 _TO_TORCH = {}

@@ -153,3 +153,13 @@ def test_finite_computations_are_unchanged_by_anomaly_mode():
 def test_integer_outputs_are_not_checked():
     with detect_anomaly():
         Tensor(np.array([1, 2])) * 3  # integers cannot be NaN
+
+
+def test_a_bad_gradient_is_reported_once_without_numpy_warnings_on_top():
+    x = leaf([0.0, 4.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # NumPy's "divide by zero" would fail the test
+        with detect_anomaly():
+            loss = (x.sqrt() * 3.0).sum()
+            with pytest.raises(AnomalyError, match="Sqrt.backward produced Inf"):
+                loss.backward()

@@ -20,8 +20,7 @@ TOLERANCE = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=2e-
 
 @pytest.fixture(scope="module")
 def torch():
-    torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip install torch==2.13.0 "
-                                                "--index-url https://download.pytorch.org/whl/cpu")
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip install torch==2.13.0")
     torch.set_num_threads(1)
     return torch
 

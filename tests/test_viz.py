@@ -775,3 +775,39 @@ def test_step_through_views_pick_the_direction_that_fits_a_landscape_window():
     assert viz._step_direction(wide, {"legend": True, "grad_flow": True}, "test")[0] == "BT"
     svgs = viz.frame_svgs(wide)
     assert len(svgs) == len(wide) + 1 and 'class="graph"' in svgs[0]
+
+
+def test_mark_outlines_the_op_an_anomaly_error_names_and_nothing_else():
+    import tinygrad_dl as tg
+    x = Tensor(np.array([0.0, 4.0]), requires_grad=True)
+    with tg.detect_anomaly():
+        loss = (x.sqrt() * 3.0).sum()
+        with pytest.raises(tg.AnomalyError) as caught:
+            loss.backward()
+    for mark in (caught.value, caught.value.node, [caught.value.node]):
+        source = viz.draw_graph(loss, {"x": x}, mark=mark).source
+        marked = [line for line in source.splitlines() if 'fillcolor="#ffb3b3"' in line]
+        assert len(marked) == 1 and "<B>Sqrt</B>" in marked[0] and 'penwidth="3"' in marked[0]
+    assert 'fillcolor="#ffb3b3"' not in viz.draw_graph(loss, {"x": x}).source
+
+
+def test_a_marked_op_inside_a_collapsed_scope_marks_its_box():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with name_scope("block"):
+        hidden = (x * 2.0).tanh()
+    out = hidden.sum()
+    source = viz.draw_graph(out, collapse=True, mark=hidden.grad_fn).source
+    box = [line for line in source.splitlines() if line.lstrip().startswith("box0 [")]
+    assert len(box) == 1 and 'BGCOLOR="#ffb3b3"' in box[0] and "marked: Tanh" in box[0]
+
+
+def test_mark_refuses_what_is_not_an_op():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(TypeError, match=r"draw_graph: mark must be an op node .* got Tensor"):
+        viz.draw_graph(x.sum(), mark=x)
+
+
+def test_a_title_breaks_lines_at_newlines():
+    x = Tensor(np.ones(2), requires_grad=True)
+    source = viz.draw_graph(x.sum(), title="first line\nsecond <line>").source
+    assert "<B>first line<BR/>second &lt;line&gt;</B>" in source

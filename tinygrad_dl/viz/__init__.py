@@ -84,7 +84,9 @@ def draw_graph(output, names=None, *, backward=False, grad=None, retain_graph=Fa
         compact=None       True: each unnamed intermediate is drawn inside the op that made it (half the
                            nodes); None: only for LR and RL, where every rank costs a node's width
         legend=None        the colour legend above the graph (None: when gradients are shown)
-        title=None         a title above the picture
+        title=None         a title above the picture ("\n" starts a new line)
+        mark=None          ops to outline in red: a Function (``tensor.grad_fn``), a list of them, or an
+                           ``AnomalyError`` (its ``.node``, the op whose forward or backward went non-finite)
 
     Returns a ``GraphPicture`` (a ``graphviz.Digraph``): shown inline in Jupyter, ``.source`` is the DOT
     text, ``viz.save(picture, "graph.svg")`` or ``.render()`` write files (these need Graphviz's ``dot``

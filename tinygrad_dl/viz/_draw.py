@@ -19,13 +19,15 @@ NORM = "grad norm"  # plain words: the double-bar glyph is missing from many pro
 OP_FILL, OP_DONE_FILL, OP_CURRENT_FILL = "#fff3c4", "#e8e8e8", "#ffa726"
 LEAF_FILL, CONSTANT_FILL, INTERMEDIATE_FILL, OUTPUT_FILL = "#d6e6ff", "#eeeeee", "#ffffff", "#ffd180"
 CURRENT_EDGE, INCOMING_EDGE = "#d62728", "#ff7f0e"
+MARKED_FILL = "#ffb3b3"  # draw_graph(mark=...): e.g. the op an AnomalyError names
 
 
 class DrawOptions:
     """The keyword options of draw_graph, checked once."""
 
     def __init__(self, max_elements=6, show_values=True, show_grads=True, grad_flow=False, collapse="auto",
-                 max_nodes=300, rankdir="TB", legend=None, title=None, show_args=True, compact=None):
+                 max_nodes=300, rankdir="TB", legend=None, title=None, show_args=True, compact=None,
+                 mark=None):
         if not (isinstance(max_elements, int) and max_elements >= 0):
             raise ValueError(f"draw_graph: max_elements must be an int >= 0, got {max_elements!r}")
         if isinstance(collapse, (list, tuple, set, frozenset)):
@@ -52,6 +54,20 @@ class DrawOptions:
         # compact: an unnamed intermediate is drawn inside the op that made it (half the ranks); the default
         # for LR/RL, where every rank costs the width of a node
         self.compact = rankdir in ("LR", "RL") if compact is None else bool(compact)
+        self.marked = _marked_ops(mark)
+
+
+def _marked_ops(mark):
+    """The ids of the op nodes (Functions) to outline in red: ``mark`` is one, a list of them, or an error."""
+    if mark is None:
+        return frozenset()
+    mark = getattr(mark, "node", mark)  # an AnomalyError carries its op as .node
+    marks = list(mark) if isinstance(mark, (list, tuple, set, frozenset)) else [mark]
+    for item in marks:
+        if not hasattr(item, "parents") or not hasattr(item, "backward"):
+            raise TypeError(f"draw_graph: mark must be an op node (a Function such as tensor.grad_fn or an "
+                            f"AnomalyError's .node), a list of them, or an AnomalyError; got {type(item).__name__}")
+    return frozenset(id(item) for item in marks)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -321,6 +337,10 @@ def box_label(box, view, options):
     if len(leaves) > 6:
         rows.append(_row(_small(f"+ {len(leaves) - 6} more parameters")))
     fill = grad_color(max(norms)).fill if norms else LEAF_FILL
+    marked = [op.name for op in reversed(box.ops) if id(op.node) in options.marked]
+    if marked:  # draw_graph(mark=...) named an op hidden in this box
+        rows.append(_row(_small(esc("marked: " + ", ".join(marked)), color=CURRENT_EDGE)))
+        return _table(rows, MARKED_FILL, color=CURRENT_EDGE), fill
     return _table(rows, "#f5f5f5", color="#333333"), fill
 
 
@@ -468,7 +488,8 @@ def op_summary(op):
 def _heading(options, caption, legend):
     rows = []
     if options.title:
-        rows.append(f'<TR><TD><FONT POINT-SIZE="14"><B>{esc(options.title)}</B></FONT></TD></TR>')
+        lines = "<BR/>".join(esc(line) for line in str(options.title).split("\n"))  # HTML labels ignore \n
+        rows.append(f'<TR><TD><FONT POINT-SIZE="14"><B>{lines}</B></FONT></TD></TR>')
     if caption:
         rows += [f"<TR><TD>{esc(line)}</TD></TR>" for line in textwrap.wrap(caption, 90)]
     if legend:
@@ -505,6 +526,8 @@ def _write_ops(writer, plan, graph, view, options, grads):
         node_id = None
         if op.step == highlighted:
             fill, pen, color, node_id = OP_CURRENT_FILL, "3", CURRENT_EDGE, "current"  # the page scrolls to it
+        elif id(op.node) in options.marked:
+            fill, pen, color = MARKED_FILL, "3", CURRENT_EDGE
         elif visited is not None and op.step in visited:
             fill, pen, color = OP_DONE_FILL, "1", "#999999"
         else:
