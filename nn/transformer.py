@@ -178,16 +178,23 @@ def _clones(layer, count):
     return ModuleList(copies)
 
 
-class TransformerEncoder(Module):
+class _TransformerStack(Module):
+    """``num_layers`` copies of ``layer`` (same starting weights) in ``layers``, then ``norm`` if given."""
+
+    def __init__(self, layer, num_layers, norm):
+        super().__init__()
+        num_layers = _check_stack(type(self).__name__, layer, num_layers, norm)
+        self.layers = _clones(layer, num_layers)
+        self.num_layers = num_layers
+        self.norm = norm
+
+
+class TransformerEncoder(_TransformerStack):
     """``num_layers`` copies of ``encoder_layer`` (same starting weights), then ``norm`` if given.
     ``forward(src, mask=None, src_key_padding_mask=None, is_causal=False)``."""
 
     def __init__(self, encoder_layer, num_layers, norm=None):
-        super().__init__()
-        num_layers = _check_stack("TransformerEncoder", encoder_layer, num_layers, norm)
-        self.layers = _clones(encoder_layer, num_layers)
-        self.num_layers = num_layers
-        self.norm = norm
+        super().__init__(encoder_layer, num_layers, norm)
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=False):
         x = src
@@ -196,17 +203,13 @@ class TransformerEncoder(Module):
         return x if self.norm is None else self.norm(x)
 
 
-class TransformerDecoder(Module):
+class TransformerDecoder(_TransformerStack):
     """``num_layers`` copies of ``decoder_layer``, then ``norm`` if given. ``forward(tgt, memory, tgt_mask=None,
     memory_mask=None, tgt_key_padding_mask=None, memory_key_padding_mask=None, tgt_is_causal=False,
     memory_is_causal=False)``."""
 
     def __init__(self, decoder_layer, num_layers, norm=None):
-        super().__init__()
-        num_layers = _check_stack("TransformerDecoder", decoder_layer, num_layers, norm)
-        self.layers = _clones(decoder_layer, num_layers)
-        self.num_layers = num_layers
-        self.norm = norm
+        super().__init__(decoder_layer, num_layers, norm)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
