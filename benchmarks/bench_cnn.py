@@ -59,6 +59,7 @@ if __name__ == "__main__":
     _early_setup(sys.argv)
 
 import numpy as np  # noqa: E402  (after the thread settings)
+from _training_step import training_step  # noqa: E402  (this folder: the script's own, first on sys.path)
 
 
 def _torch():
@@ -95,15 +96,7 @@ def our_small_cnn_step(inputs, lr=0.01):
     model.load_state_dict({k[2:]: inputs[k] for k in inputs.files if k.startswith("w.")})
     optimizer, loss_fn = optim.SGD(model.parameters(), lr=lr), nn.CrossEntropyLoss()
     x, y = Tensor(inputs["x"]), inputs["y"]
-
-    def step():
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    return training_step(model, loss_fn, optimizer, x, y)
 
 
 def torch_small_cnn_step(inputs, lr=0.01):
@@ -114,15 +107,7 @@ def torch_small_cnn_step(inputs, lr=0.01):
     model.load_state_dict({k[2:]: torch.from_numpy(inputs[k]) for k in inputs.files if k.startswith("w.")})
     optimizer, loss_fn = torch.optim.SGD(model.parameters(), lr=lr), tnn.CrossEntropyLoss()
     x, y = torch.from_numpy(inputs["x"]), torch.from_numpy(inputs["y"])
-
-    def step():
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    return training_step(model, loss_fn, optimizer, x, y)
 
 
 def small_cnn_child(engine, inputs_path, steps):

@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere inside the checkout
 
+from benchmarks._training_step import training_step  # noqa: E402  (the checkout is on sys.path above)
 from tinygrad_dl import Tensor, nn, optim  # noqa: E402
 
 TARGETS = {"flower": 1.5, "cat": 1.25}  # the wanted tinygrad_dl / NumPy ratio per network (issue 7 §6)
@@ -150,15 +151,7 @@ def tinygrad_step_fn(model, loss_fn, X, Y, learning_rate):
     """A closure doing one training iteration the way the demos do: forward, loss, backward, SGD step."""
     inputs, targets = Tensor(np.ascontiguousarray(X.T)), Tensor(Y.T.astype(np.float64))
     optimizer = optim.SGD(model.parameters(), lr=learning_rate)
-
-    def step():
-        optimizer.zero_grad()
-        loss = loss_fn(model(inputs), targets)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    return training_step(model, loss_fn, optimizer, inputs, targets)
 
 
 # --------------------------------------------------------------------------------------------------

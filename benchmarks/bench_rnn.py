@@ -37,6 +37,26 @@ def _set_threads(count):
 
 
 # ----------------------------------------------------------------------------------------------------
+# Both engines
+
+
+def composed_lstm_loss(xs, w_ih, w_hh, b, h0, target):
+    """The LSTM cell written from core ops and unrolled over the sequence ``xs`` from h = c = ``h0``; the mean
+    squared error of the last hidden state. tinygrad_dl and PyTorch spell these ops alike, so both engines run
+    these very lines."""
+    H = HIDDEN
+    h = c = h0
+    for t in range(STEPS):
+        gates = xs[t] @ w_ih.T + h @ w_hh.T + b
+        i, f, g, o = gates[:, :H].sigmoid(), gates[:, H:2 * H].sigmoid(), gates[:, 2 * H:3 * H].tanh(), \
+            gates[:, 3 * H:].sigmoid()
+        c = f * c + i * g
+        h = o * c.tanh()
+    diff = h - target
+    return (diff * diff).mean()
+
+
+# ----------------------------------------------------------------------------------------------------
 # tinygrad_dl
 
 
@@ -68,18 +88,10 @@ def ours_composed_step():
     b = Tensor(np.zeros(4 * HIDDEN, np.float32), requires_grad=True)
     xs = rng.standard_normal((STEPS, BATCH, INPUT)).astype(np.float32)
     target = rng.standard_normal((BATCH, HIDDEN)).astype(np.float32)
-    H = HIDDEN
 
     def step():
-        h = c = Tensor(np.zeros((BATCH, HIDDEN), np.float32))
-        for t in range(STEPS):
-            gates = xs[t] @ w_ih.T + h @ w_hh.T + b
-            i, f, g, o = gates[:, :H].sigmoid(), gates[:, H:2 * H].sigmoid(), gates[:, 2 * H:3 * H].tanh(), \
-                gates[:, 3 * H:].sigmoid()
-            c = f * c + i * g
-            h = o * c.tanh()
-        diff = h - target
-        (diff * diff).mean().backward()
+        h0 = Tensor(np.zeros((BATCH, HIDDEN), np.float32))
+        composed_lstm_loss(xs, w_ih, w_hh, b, h0, target).backward()
         with no_grad():
             for p in (w_ih, w_hh, b):
                 p.data -= 0.01 * p.grad.data
@@ -176,18 +188,9 @@ def torch_composed_step(torch):
     w_hh = (torch.rand(4 * HIDDEN, HIDDEN) * 2 * bound - bound).requires_grad_()
     b = torch.zeros(4 * HIDDEN, requires_grad=True)
     xs, target = torch.randn(STEPS, BATCH, INPUT), torch.randn(BATCH, HIDDEN)
-    H = HIDDEN
 
     def step():
-        h = c = torch.zeros(BATCH, HIDDEN)
-        for t in range(STEPS):
-            gates = xs[t] @ w_ih.T + h @ w_hh.T + b
-            i, f, g, o = gates[:, :H].sigmoid(), gates[:, H:2 * H].sigmoid(), gates[:, 2 * H:3 * H].tanh(), \
-                gates[:, 3 * H:].sigmoid()
-            c = f * c + i * g
-            h = o * c.tanh()
-        diff = h - target
-        (diff * diff).mean().backward()
+        composed_lstm_loss(xs, w_ih, w_hh, b, torch.zeros(BATCH, HIDDEN), target).backward()
         with torch.no_grad():
             for p in (w_ih, w_hh, b):
                 p -= 0.01 * p.grad

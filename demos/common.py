@@ -64,6 +64,61 @@ def train_full_batch(model, loss_fn, X, Y, num_iterations, learning_rate, print_
     return costs
 
 
+def train_random_mini_batches(model, loss_fn, optimizer, X, y, epochs, batch_size, seed, description=None,
+                              quiet=True):
+    """Mini-batch training as the Course 3 demos run it: every epoch the course's ``random_mini_batches`` of the
+    rows of X and y (seeded ``seed + epoch``), one optimizer step per mini-batch."""
+    from tinygrad_dl import Tensor, optim
+
+    for epoch in progress(range(epochs), epochs, description, quiet):
+        for X_batch, y_batch in optim.random_mini_batches(X, y, batch_size, seed=seed + epoch, axis=0):
+            optimizer.zero_grad()
+            loss_fn(model(Tensor(X_batch)), y_batch).backward()
+            optimizer.step()
+
+
+def train_shuffled_epoch(optimizer, batch_loss, count, batch_size, rng, description=None, quiet=True,
+                         scheduler=None):
+    """One epoch over ``count`` examples in the order ``rng.permutation(count)``, as the Course 5 demos train:
+    for each mini-batch of ``batch_size`` indices the loss ``batch_loss(indices)``, then one optimizer step (and
+    scheduler step). Returns the epoch's loss per example (each batch's mean loss weighted by its size)."""
+    order = rng.permutation(count)
+    total = 0.0
+    starts = range(0, count, batch_size)
+    for start in progress(starts, len(starts), description, quiet):
+        batch = order[start:start + batch_size]
+        loss = batch_loss(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        total += loss.item() * len(batch)
+    return total / count
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (imported when a plot is drawn)."""
+    try:
+        import matplotlib
+    except ImportError as err:
+        raise ImportError('the plots need matplotlib: pip install "tinygrad_dl[plot]"') from err
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save_figure(plt, fig, path):
+    """The end of every demo plot: tight layout, a PNG at ``path`` in ``tinygrad_dl.plot``'s resolution, the figure
+    closed (pyplot keeps open figures alive); returns ``path``."""
+    from tinygrad_dl.plot import DPI
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
 def log(message, quiet=False):
     """Print a line (through tqdm when it is installed, so a running progress bar is not torn apart)."""
     if quiet:

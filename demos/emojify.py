@@ -122,15 +122,8 @@ def train_v2(model, X_ids, labels, epochs=50, batch_size=32, lr=0.001, seed=0, q
     rng = np.random.default_rng(seed)
     losses = {}
     for epoch in common.progress(range(1, epochs + 1), epochs, "Emojify V2", quiet):
-        order, total = rng.permutation(len(X_ids)), 0.0
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            loss = F.cross_entropy(model(X_ids[batch]), labels[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-        losses[epoch] = total / len(X_ids)
+        losses[epoch] = common.train_shuffled_epoch(
+            optimizer, lambda batch: F.cross_entropy(model(X_ids[batch]), labels[batch]), len(X_ids), batch_size, rng)
     return losses
 
 

@@ -70,12 +70,7 @@ def fit(X, y, epochs=40, seed=0):
     """Train a fresh classifier (Adam, lr 0.003, mini-batches of 64); return its ``predict(X) -> labels``."""
     model = classifier(seed)
     optimizer = optim.Adam(model.parameters(), lr=0.003)
-    loss_fn = nn.CrossEntropyLoss()
-    for epoch in range(epochs):
-        for X_batch, y_batch in optim.random_mini_batches(X, y, 64, seed=seed + epoch, axis=0):
-            optimizer.zero_grad()
-            loss_fn(model(Tensor(X_batch)), y_batch).backward()
-            optimizer.step()
+    common.train_random_mini_batches(model, nn.CrossEntropyLoss(), optimizer, X, y, epochs, 64, seed)
 
     def predict(X_new):
         with no_grad():

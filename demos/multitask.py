@@ -55,11 +55,7 @@ def train(model, X, Y, loss_fn, epochs, seed=0):
     """Adam (lr 0.005) on mini-batches of 32; returns the training time in seconds."""
     optimizer = optim.Adam(model.parameters(), lr=0.005)
     start = time.perf_counter()
-    for epoch in range(epochs):
-        for X_batch, Y_batch in optim.random_mini_batches(X, Y, 32, seed=seed + epoch, axis=0):
-            optimizer.zero_grad()
-            loss_fn(model(Tensor(X_batch)), Y_batch).backward()
-            optimizer.step()
+    common.train_random_mini_batches(model, loss_fn, optimizer, X, Y, epochs, 32, seed)
     return time.perf_counter() - start
 
 
@@ -113,7 +109,7 @@ def run(n_train=400, unknown=0.3, epochs=60, hidden=HIDDEN_PER_TASK, seed=0, out
 
 def plot(results, path):
     """Per-task test accuracy, one group of bars per task."""
-    plt = pyplot()
+    plt = common.pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     names = list(DIGIT_TASKS) + ["mean"]
     width = 0.8 / len(APPROACHES)
@@ -128,21 +124,7 @@ def plot(results, path):
     ax.set(ylabel="test accuracy", title=f"Four digit properties, {results['train size']} training images, "
                                          f"{100 * (1 - results['known labels']):.0f} % of labels unknown")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return path
-
-
-def pyplot():
-    """matplotlib's pyplot on the file-only Agg backend (imported when a plot is drawn)."""
-    try:
-        import matplotlib
-    except ImportError as err:
-        raise ImportError('the plots need matplotlib: pip install "tinygrad_dl[plot]"') from err
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+    return common.save_figure(plt, fig, path)
 
 
 def results_rows(results):

@@ -127,19 +127,9 @@ def train(model, X, Y, epochs, batch_size=100, lr=0.005, decay=0.0, seed=0, quie
     rng = np.random.default_rng(seed)
     losses = {}
     for epoch in range(1, epochs + 1):
-        order = rng.permutation(len(X))
-        total = 0.0
-        for start in common.progress(range(0, len(X), batch_size), -(-len(X) // batch_size), f"{label} {epoch}",
-                                     quiet):
-            batch = order[start:start + batch_size]
-            loss = sequence_loss(forward(X[batch], Y[batch]), Y[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            total += loss.item() * len(batch)
-        losses[epoch] = total / len(X)
+        losses[epoch] = common.train_shuffled_epoch(
+            optimizer, lambda batch: sequence_loss(forward(X[batch], Y[batch]), Y[batch]), len(X), batch_size, rng,
+            f"{label} {epoch}", quiet, scheduler)
         common.log(f"{label}: epoch {epoch} loss {losses[epoch]:.4f}", quiet)
     return losses
 

@@ -66,11 +66,8 @@ def pretrain(X, y, hidden=HIDDEN, epochs=20, seed=0, quiet=True):
     """Task A: body + 5-way head, Adam (lr 0.003) on mini-batches of 64."""
     model = nn.Sequential(build_body(hidden, seed), new_head(hidden, seed=seed))
     optimizer = optim.Adam(model.parameters(), lr=0.003)
-    for epoch in common.progress(range(epochs), epochs, "pretraining on 0-4", quiet):
-        for X_batch, y_batch in optim.random_mini_batches(X, y, 64, seed=seed + epoch, axis=0):
-            optimizer.zero_grad()
-            F.cross_entropy(model(Tensor(X_batch)), y_batch).backward()
-            optimizer.step()
+    common.train_random_mini_batches(model, F.cross_entropy, optimizer, X, y, epochs, 64, seed,
+                                     "pretraining on 0-4", quiet)
     return model
 
 
@@ -123,7 +120,7 @@ def run(shots=SHOTS, seeds=4, pretrain_epochs=20, steps=150, copies=9, hidden=HI
 def plot(results, path):
     """Mean accuracy on B's test digits against examples per class (log scale), one line per method,
     with the spread over seeds as error bars."""
-    plt = pyplot()
+    plt = common.pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for method, marker, nudge in zip(METHODS, "os^", (0.95, 1.0, 1.05)):  # nudged apart so error bars show
         per_k = results["accuracy"][method]
@@ -139,21 +136,7 @@ def plot(results, path):
            ylabel=f"test accuracy on 5-9 (± sd over {len(next(iter(per_k.values())))} draws)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return path
-
-
-def pyplot():
-    """matplotlib's pyplot on the file-only Agg backend (imported when a plot is drawn)."""
-    try:
-        import matplotlib
-    except ImportError as err:
-        raise ImportError('the plots need matplotlib: pip install "tinygrad_dl[plot]"') from err
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+    return common.save_figure(plt, fig, path)
 
 
 def results_rows(results):

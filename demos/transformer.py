@@ -60,48 +60,53 @@ V = np.array([[0, 0], [1, 0], [1, 0], [1, 1]], np.float32)
 # ----------------------------------------------------------------------------------- the course's model
 
 
-class Encoder(nn.Module):
+class _EmbeddedStack(nn.Module):
+    """What the course's Encoder and Decoder share: token ids -> Embedding * sqrt(d) + positional encoding ->
+    dropout (``embed``), then ``num_layers`` post-norm layers of ``layer_type`` in a ``stack_type``."""
+
+    def __init__(self, layer_type, stack_type, num_layers, embedding_dim, num_heads, fully_connected_dim, vocab_size,
+                 maximum_position_encoding, dropout_rate, layernorm_eps, generator):
+        super().__init__()
+        self.embedding_dim = embedding_dim
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, generator=generator)
+        # Keras's Embedding starts in U(-0.05, 0.05): times sqrt(d) it stays small next to the positional
+        # encoding (N(0, 1) rows times sqrt(d) would drown the positions)
+        nn.init.uniform_(self.embedding.weight, -0.05, 0.05, generator=generator)
+        self.pos_encoding = F.positional_encoding(maximum_position_encoding, embedding_dim)
+        self.dropout = nn.Dropout(dropout_rate, generator=generator)
+        layer = layer_type(embedding_dim, num_heads, fully_connected_dim, dropout_rate, layer_norm_eps=layernorm_eps,
+                           batch_first=True, generator=generator)
+        self.layers = stack_type(layer, num_layers)
+
+    def embed(self, x):
+        h = self.embedding(x) * math.sqrt(self.embedding_dim) + self.pos_encoding[:, :x.shape[1], :]
+        return self.dropout(h)
+
+
+class Encoder(_EmbeddedStack):
     """Embedding * sqrt(d) + positional encoding -> dropout -> ``num_layers`` post-norm encoder layers."""
 
     def __init__(self, num_layers, embedding_dim, num_heads, fully_connected_dim, input_vocab_size,
                  maximum_position_encoding, dropout_rate=0.1, layernorm_eps=1e-6, generator=None):
-        super().__init__()
-        self.embedding_dim = embedding_dim
-        self.embedding = nn.Embedding(input_vocab_size, embedding_dim, generator=generator)
-        # Keras's Embedding starts in U(-0.05, 0.05): times sqrt(d) it stays small next to the positional
-        # encoding (N(0, 1) rows times sqrt(d) would drown the positions)
-        nn.init.uniform_(self.embedding.weight, -0.05, 0.05, generator=generator)
-        self.pos_encoding = F.positional_encoding(maximum_position_encoding, embedding_dim)
-        self.dropout = nn.Dropout(dropout_rate, generator=generator)
-        layer = nn.TransformerEncoderLayer(embedding_dim, num_heads, fully_connected_dim, dropout_rate,
-                                           layer_norm_eps=layernorm_eps, batch_first=True, generator=generator)
-        self.layers = nn.TransformerEncoder(layer, num_layers)
+        super().__init__(nn.TransformerEncoderLayer, nn.TransformerEncoder, num_layers, embedding_dim, num_heads,
+                         fully_connected_dim, input_vocab_size, maximum_position_encoding, dropout_rate, layernorm_eps,
+                         generator)
 
     def forward(self, x, padding_mask=None):
-        h = self.embedding(x) * math.sqrt(self.embedding_dim) + self.pos_encoding[:, :x.shape[1], :]
-        return self.layers(self.dropout(h), src_key_padding_mask=padding_mask)
+        return self.layers(self.embed(x), src_key_padding_mask=padding_mask)
 
 
-class Decoder(nn.Module):
+class Decoder(_EmbeddedStack):
     """Embedding * sqrt(d) + positional encoding -> dropout -> ``num_layers`` post-norm decoder layers."""
 
     def __init__(self, num_layers, embedding_dim, num_heads, fully_connected_dim, target_vocab_size,
                  maximum_position_encoding, dropout_rate=0.1, layernorm_eps=1e-6, generator=None):
-        super().__init__()
-        self.embedding_dim = embedding_dim
-        self.embedding = nn.Embedding(target_vocab_size, embedding_dim, generator=generator)
-        # Keras's Embedding starts in U(-0.05, 0.05): times sqrt(d) it stays small next to the positional
-        # encoding (N(0, 1) rows times sqrt(d) would drown the positions)
-        nn.init.uniform_(self.embedding.weight, -0.05, 0.05, generator=generator)
-        self.pos_encoding = F.positional_encoding(maximum_position_encoding, embedding_dim)
-        self.dropout = nn.Dropout(dropout_rate, generator=generator)
-        layer = nn.TransformerDecoderLayer(embedding_dim, num_heads, fully_connected_dim, dropout_rate,
-                                           layer_norm_eps=layernorm_eps, batch_first=True, generator=generator)
-        self.layers = nn.TransformerDecoder(layer, num_layers)
+        super().__init__(nn.TransformerDecoderLayer, nn.TransformerDecoder, num_layers, embedding_dim, num_heads,
+                         fully_connected_dim, target_vocab_size, maximum_position_encoding, dropout_rate, layernorm_eps,
+                         generator)
 
     def forward(self, x, memory, look_ahead_mask=None, memory_padding_mask=None):
-        h = self.embedding(x) * math.sqrt(self.embedding_dim) + self.pos_encoding[:, :x.shape[1], :]
-        return self.layers(self.dropout(h), memory, tgt_mask=look_ahead_mask,
+        return self.layers(self.embed(x), memory, tgt_mask=look_ahead_mask,
                            memory_key_padding_mask=memory_padding_mask)
 
 
@@ -231,17 +236,12 @@ def compare_on_dates(epochs, m_train, m_test, seed=0, quiet=True):
 
 def plot_encoding(encoding, path):
     """The notebook's picture of the (1, 50, 512) encoding, as a 150-dpi PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = common.pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.6))
     image = ax.pcolormesh(encoding[0], cmap="RdBu", vmin=-1, vmax=1)
     ax.set(title="Sinusoidal positional encoding (1, 50, 512)", xlabel="encoding dimension d", ylabel="position")
     fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return path
+    return common.save_figure(plt, fig, path)
 
 
 def run(epochs=10, m_train=10000, m_test=1000, seed=0, quiet=True, out=None):

@@ -124,16 +124,9 @@ def train(model, X, Y, epochs, batch_size=16, lr=0.001, seed=0, quiet=True):
     rng = np.random.default_rng(seed)
     losses = {}
     for epoch in range(1, epochs + 1):
-        order = rng.permutation(len(X))
-        total = 0.0
-        for start in common.progress(range(0, len(X), batch_size), -(-len(X) // batch_size), f"epoch {epoch}", quiet):
-            batch = order[start:start + batch_size]
-            loss = F.binary_cross_entropy_with_logits(model(X[batch]), Y[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-        losses[epoch] = total / len(X)
+        losses[epoch] = common.train_shuffled_epoch(
+            optimizer, lambda batch: F.binary_cross_entropy_with_logits(model(X[batch]), Y[batch]), len(X),
+            batch_size, rng, f"epoch {epoch}", quiet)
         common.log(f"epoch {epoch}: loss {losses[epoch]:.4f}", quiet)
     return losses
 
@@ -250,11 +243,9 @@ def write_outputs(folder, losses, dev_clip, recorded):
 def plot_detection(path, spectrogram_db, probabilities, labels=None, segments=(), title=""):
     """Two panels over the 10 s: the spectrogram in dB (as ``plt.specgram`` draws it) with the inserted words,
     and the model's output with the labels, the 0.5 threshold and the chimes."""
-    import matplotlib
-    matplotlib.use("Agg")  # files only
-    import matplotlib.pyplot as plt
+    from tinygrad_dl.plot import PALETTE
 
-    from tinygrad_dl.plot import DPI, PALETTE
+    plt = common.pyplot()
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     steps = spectrogram_db.shape[1] // 4 * 4  # 4 steps a pixel column: the figure is ~1,300 pixels wide anyway
@@ -280,10 +271,7 @@ def plot_detection(path, spectrogram_db, probabilities, labels=None, segments=()
     bottom.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=8, ncol=3, frameon=False)  # below
     for ax in (top, bottom):
         ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return common.save_figure(plt, fig, path)
 
 
 def load_chime():

@@ -421,15 +421,23 @@ class Convolution(Function):
         return grad_x, grad_w, grad_b
 
 
-class ConvInputGrad(Function):
-    """The input gradient of a convolution (a transposed convolution of ``grad`` with ``weight``); exists
-    so that create_graph can differentiate ``Convolution``'s backward."""
+class _ConvolutionGradient(Function):
+    """A gradient of a convolution as an op of its own (so that create_graph can differentiate
+    ``Convolution``'s backward): ``numpy_kernel`` on its two inputs, both saved for its backward."""
+
+    numpy_kernel = None  # staticmethod: (first, second, geometry) -> array
 
     @staticmethod
-    def forward(ctx, grad, weight, geometry):
+    def forward(ctx, first, second, geometry):
         ctx.geometry = geometry
-        ctx.save_for_backward(grad, weight)
-        return conv_input_grad_kernel(grad, weight, geometry)
+        ctx.save_for_backward(first, second)
+        return type(ctx).numpy_kernel(first, second, geometry)
+
+
+class ConvInputGrad(_ConvolutionGradient):
+    """The input gradient of a convolution (a transposed convolution of ``grad`` with ``weight``)."""
+
+    numpy_kernel = staticmethod(conv_input_grad_kernel)
 
     @staticmethod
     def backward(ctx, upstream):
@@ -441,15 +449,10 @@ class ConvInputGrad(Function):
                 conv_weight_grad(upstream, grad, ctx.geometry) if need_w else None)
 
 
-class ConvWeightGrad(Function):
-    """The weight gradient of a convolution (correlation of the input with ``grad``); exists so that
-    create_graph can differentiate ``Convolution``'s backward."""
+class ConvWeightGrad(_ConvolutionGradient):
+    """The weight gradient of a convolution (correlation of the input ``x`` with ``grad``)."""
 
-    @staticmethod
-    def forward(ctx, x, grad, geometry):
-        ctx.geometry = geometry
-        ctx.save_for_backward(x, grad)
-        return conv_weight_grad_kernel(x, grad, geometry)
+    numpy_kernel = staticmethod(conv_weight_grad_kernel)
 
     @staticmethod
     def backward(ctx, upstream):
@@ -457,6 +460,37 @@ class ConvWeightGrad(Function):
         need_x, need_grad = ctx.needs_input_grad
         return (conv_input_grad(grad, upstream, ctx.geometry) if need_x else None,
                 convolve(x, upstream, ctx.geometry) if need_grad else None)
+
+
+def _linear_op(op, value, **constants):
+    """The linear pooling op ``op`` on ``value``: recorded as the op on a Tensor (create_graph), its kernel on an
+    array (no graph node: the plain backward pass)."""
+    if isinstance(value, Tensor):
+        return op.apply(value, **constants)
+    return op.numpy_kernel(value, **constants)
+
+
+class _LinearPoolingOp(Function):
+    """An op linear in its one input, with constants (``winners`` or ``divisor``, and ``geometry``) passed as
+    keywords and kept on ctx under their names (graph pictures show them there). Its backward is its adjoint:
+    the op named by ``adjoint``, run with the same constants. Subclasses name ``numpy_kernel``, ``adjoint`` and
+    the ``constants``."""
+
+    # staticmethod: (input array, **constants) -> output array. (Not ``kernel``: ctx.kernel is the window size
+    # graph pictures show.)
+    numpy_kernel = None
+    adjoint = None  # the _LinearPoolingOp class whose forward is this op's backward (set once both exist)
+    constants = ()  # the keyword names of the constants
+
+    @staticmethod
+    def forward(ctx, value, **constants):
+        for name, constant in constants.items():
+            setattr(ctx, name, constant)
+        return type(ctx).numpy_kernel(value, **constants)
+
+    @staticmethod
+    def backward(ctx, upstream):
+        return _linear_op(ctx.adjoint, upstream, **{name: getattr(ctx, name) for name in ctx.constants})
 
 
 class MaxPool2d(Function):
@@ -471,70 +505,46 @@ class MaxPool2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if isinstance(grad, Tensor):
-            return RouteToWinners.apply(grad, winners=ctx.winners, geometry=ctx.geometry)
-        return route_to_winners_kernel(grad, ctx.winners, ctx.geometry)
+        return _linear_op(RouteToWinners, grad, winners=ctx.winners, geometry=ctx.geometry)
 
 
-class RouteToWinners(Function):
+class RouteToWinners(_LinearPoolingOp):
     """Max pooling's backward as an op of its own (linear: the winners are constants)."""
 
-    @staticmethod
-    def forward(ctx, grad, winners, geometry):
-        ctx.winners, ctx.geometry = winners, geometry
-        return route_to_winners_kernel(grad, winners, geometry)
-
-    @staticmethod
-    def backward(ctx, upstream):
-        if isinstance(upstream, Tensor):
-            return PickWinners.apply(upstream, winners=ctx.winners, geometry=ctx.geometry)
-        return pick_winners_kernel(upstream, ctx.winners, ctx.geometry)
+    numpy_kernel = staticmethod(route_to_winners_kernel)
+    constants = ("winners", "geometry")
 
 
-class PickWinners(Function):
+class PickWinners(_LinearPoolingOp):
     """Read an input-shaped array at the winners of max pooling (the adjoint of ``RouteToWinners``)."""
 
-    @staticmethod
-    def forward(ctx, values, winners, geometry):
-        ctx.winners, ctx.geometry = winners, geometry
-        return pick_winners_kernel(values, winners, geometry)
-
-    @staticmethod
-    def backward(ctx, upstream):
-        if isinstance(upstream, Tensor):
-            return RouteToWinners.apply(upstream, winners=ctx.winners, geometry=ctx.geometry)
-        return route_to_winners_kernel(upstream, ctx.winners, ctx.geometry)
+    numpy_kernel = staticmethod(pick_winners_kernel)
+    constants = ("winners", "geometry")
 
 
-class AvgPool2d(Function):
+class AvgPool2d(_LinearPoolingOp):
     """The mean of every window (``divisor``: kh * kw, or the count of real elements per window)."""
+
+    numpy_kernel = staticmethod(avg_pool_kernel)
+    constants = ("geometry", "divisor")
 
     @staticmethod
     def forward(ctx, x, geometry, divisor):
-        ctx.geometry, ctx.divisor = geometry, divisor
+        out = _LinearPoolingOp.forward(ctx, x, geometry=geometry, divisor=divisor)
         _show_arguments(ctx, geometry)
-        return avg_pool_kernel(x, geometry, divisor)
-
-    @staticmethod
-    def backward(ctx, grad):
-        if isinstance(grad, Tensor):
-            return AvgPoolAdjoint.apply(grad, geometry=ctx.geometry, divisor=ctx.divisor)
-        return avg_pool_adjoint_kernel(grad, ctx.geometry, ctx.divisor)
+        return out
 
 
-class AvgPoolAdjoint(Function):
+class AvgPoolAdjoint(_LinearPoolingOp):
     """Average pooling's backward as an op of its own: each window's value spread evenly over it."""
 
-    @staticmethod
-    def forward(ctx, grad, geometry, divisor):
-        ctx.geometry, ctx.divisor = geometry, divisor
-        return avg_pool_adjoint_kernel(grad, geometry, divisor)
+    numpy_kernel = staticmethod(avg_pool_adjoint_kernel)
+    constants = ("geometry", "divisor")
 
-    @staticmethod
-    def backward(ctx, upstream):
-        if isinstance(upstream, Tensor):
-            return AvgPool2d.apply(upstream, geometry=ctx.geometry, divisor=ctx.divisor)
-        return avg_pool_kernel(upstream, ctx.geometry, ctx.divisor)
+
+# the two pairs of mutual adjoints
+RouteToWinners.adjoint, PickWinners.adjoint = PickWinners, RouteToWinners
+AvgPool2d.adjoint, AvgPoolAdjoint.adjoint = AvgPoolAdjoint, AvgPool2d
 
 
 class AdaptiveAvgPool2d(Function):

@@ -280,8 +280,9 @@ def _reduction_not_weight(op, weight):
                         f"{weight!r}; pass reduction={weight!r} by keyword")
 
 
-def _constant(op, name, values, dtype):
-    """A weight-like argument as a float array of ``dtype``: it is a constant (not differentiated)."""
+def _constant_array(op, name, values):
+    """A weight-like argument (a constant of the loss: a Tensor that needs a gradient is refused) as an array of
+    real numbers, or None."""
     if values is None:
         return None
     if isinstance(values, Tensor):
@@ -289,7 +290,23 @@ def _constant(op, name, values, dtype):
             raise ValueError(f"{op}: {name} is a constant of the loss (it gets no gradient); pass "
                              f"{name}.detach() (shape {values.shape})")
         values = values.data
-    return _real_array(op, name, values).astype(dtype, copy=False)
+    return _real_array(op, name, values)
+
+
+def _constant(op, name, values, dtype):
+    """A weight-like argument as a float array of ``dtype``: it is a constant (not differentiated)."""
+    array = _constant_array(op, name, values)
+    return None if array is None else array.astype(dtype, copy=False)
+
+
+def _class_scores(op, scores, weight, axis, dim, requirement):
+    """The per-class input of cross_entropy / nll_loss as a float Tensor, its class axis, and ``weight`` checked
+    against the number of classes. ``requirement`` is what the error says the input must be."""
+    scores = _tensor(scores)
+    if scores.dtype.kind != "f" or scores.ndim == 0:
+        raise TypeError(f"{op}: {requirement}, got shape {scores.shape} and dtype {scores.dtype}")
+    axis = _class_axis(op, scores, axis, dim)
+    return scores, axis, _class_weight(op, weight, scores.shape[axis], scores.dtype)
 
 
 def _class_weight(op, weight, classes, dtype):
@@ -373,12 +390,8 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=-100, reduction="
     _reduction_not_weight(op, weight)
     _check_reduction(op, reduction)
     ignore_index, label_smoothing = _index_settings(op, ignore_index, label_smoothing)
-    logits = _tensor(logits)
-    if logits.dtype.kind != "f" or logits.ndim == 0:
-        raise TypeError(f"{op}: logits must be a floating-point tensor with a class axis, got shape "
-                        f"{logits.shape} and dtype {logits.dtype}")
-    axis = _class_axis(op, logits, axis, dim)
-    weight = _class_weight(op, weight, logits.shape[axis], logits.dtype)
+    logits, axis, weight = _class_scores(op, logits, weight, axis, dim,
+                                         "logits must be a floating-point tensor with a class axis")
     target_shape = target.shape if isinstance(target, Tensor) else np.shape(target)
     settings = dict(axis=axis, reduction=reduction, label_smoothing=label_smoothing)
     if tuple(target_shape) == logits.shape:
@@ -400,12 +413,9 @@ def nll_loss(log_probs, target, weight=None, *, ignore_index=-100, reduction="me
     _reduction_not_weight(op, weight)
     _check_reduction(op, reduction)
     ignore_index, _ = _index_settings(op, ignore_index)
-    log_probs = _tensor(log_probs)
-    if log_probs.dtype.kind != "f" or log_probs.ndim == 0:
-        raise TypeError(f"{op}: the input must be a floating-point tensor of log-probabilities with a class axis, "
-                        f"got shape {log_probs.shape} and dtype {log_probs.dtype}")
-    axis = _class_axis(op, log_probs, axis, dim)
-    weight = _class_weight(op, weight, log_probs.shape[axis], log_probs.dtype)
+    log_probs, axis, weight = _class_scores(
+        op, log_probs, weight, axis, dim,
+        "the input must be a floating-point tensor of log-probabilities with a class axis")
     target_shape = tuple(target.shape if isinstance(target, Tensor) else np.shape(target))
     index_shape = log_probs.shape[:axis] + log_probs.shape[axis + 1:]
     if target_shape != index_shape:

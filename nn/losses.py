@@ -33,14 +33,10 @@ class _WeightedLoss(_Loss):
 
 
 def _constant_buffer(owner, name, values):
-    if values is None:
+    """A weight-like argument as a buffer: a copy, float32 unless it is a float array already."""
+    array = F._constant_array(owner, name, values)
+    if array is None:
         return None
-    if isinstance(values, Tensor):
-        if values.requires_grad:
-            raise ValueError(f"{owner}: {name} is a constant of the loss (it gets no gradient); pass "
-                             f"{name}.detach() (shape {values.shape})")
-        values = values.data
-    array = F._real_array(owner, name, values)
     return np.array(array, dtype=array.dtype if array.dtype.kind == "f" else np.float32)
 
 

@@ -69,10 +69,13 @@ def _sequence(layer, name, x):
     return x
 
 
-class TransformerEncoderLayer(Module):
-    """Self-attention then a feed-forward block (linear1 -> activation -> dropout -> linear2), each with a
-    residual connection, dropout and LayerNorm. ``forward(src, src_mask=None, src_key_padding_mask=None,
-    is_causal=False)``; src (S, N, E), or (N, S, E) with ``batch_first``."""
+class _TransformerLayer(Module):
+    """What both Transformer layers are made of, built in PyTorch's order (the order of the parameters, and of
+    the draws from ``generator``): self-attention, the decoder's attention over the encoder's output
+    (``has_cross_attention``), the feed-forward block (linear1 -> activation -> dropout -> linear2), then a LayerNorm
+    and a dropout per sublayer (norm1, norm2[, norm3], dropout1, dropout2[, dropout3])."""
+
+    has_cross_attention = False  # the decoder's: attention over ``memory`` between self-attention and feed-forward
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
                  batch_first=False, norm_first=False, bias=True, dtype=np.float32, generator=None):
@@ -85,15 +88,37 @@ class TransformerEncoderLayer(Module):
                             norm_first=norm_first, bias=bias, dtype=dtype, generator=generator)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
                                             dtype=dtype, generator=generator)
+        if self.has_cross_attention:
+            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                     batch_first=batch_first, dtype=dtype, generator=generator)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype, generator=generator)
         self.dropout = Dropout(dropout, generator=generator)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype, generator=generator)
         self.norm_first = bool(norm_first)
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        if self.has_cross_attention:
+            self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.dropout1 = Dropout(dropout, generator=generator)
         self.dropout2 = Dropout(dropout, generator=generator)
+        if self.has_cross_attention:
+            self.dropout3 = Dropout(dropout, generator=generator)
         self.activation = activation_function
+
+    def _self_attention(self, x, mask, key_padding_mask, is_causal):
+        out, _ = self.self_attn(x, x, x, key_padding_mask=key_padding_mask, need_weights=False, attn_mask=mask,
+                                is_causal=is_causal and mask is None)
+        return self.dropout1(out)
+
+    def _feed_forward(self, x):
+        last_dropout = self.dropout3 if self.has_cross_attention else self.dropout2
+        return last_dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoderLayer(_TransformerLayer):
+    """Self-attention then a feed-forward block (linear1 -> activation -> dropout -> linear2), each with a
+    residual connection, dropout and LayerNorm. ``forward(src, src_mask=None, src_key_padding_mask=None,
+    is_causal=False)``; src (S, N, E), or (N, S, E) with ``batch_first``."""
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         x = _sequence(self, "src", src)
@@ -103,45 +128,14 @@ class TransformerEncoderLayer(Module):
         x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal))
         return self.norm2(x + self._feed_forward(x))
 
-    def _self_attention(self, x, mask, key_padding_mask, is_causal):
-        out, _ = self.self_attn(x, x, x, key_padding_mask=key_padding_mask, need_weights=False, attn_mask=mask,
-                                is_causal=is_causal and mask is None)
-        return self.dropout1(out)
 
-    def _feed_forward(self, x):
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
-
-
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_TransformerLayer):
     """Masked self-attention, attention over the encoder's output (``memory``), then the feed-forward block,
     each with a residual connection, dropout and LayerNorm. ``forward(tgt, memory, tgt_mask=None,
     memory_mask=None, tgt_key_padding_mask=None, memory_key_padding_mask=None, tgt_is_causal=False,
     memory_is_causal=False)``."""
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True, dtype=np.float32, generator=None):
-        super().__init__()
-        _check_options(type(self).__name__, d_model, nhead, dim_feedforward, dropout, layer_norm_eps, batch_first,
-                       norm_first, bias, dtype)
-        activation_function = _activation(type(self).__name__, activation)
-        self._config = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward, dropout=dropout,
-                            activation=activation, layer_norm_eps=layer_norm_eps, batch_first=batch_first,
-                            norm_first=norm_first, bias=bias, dtype=dtype, generator=generator)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
-                                            dtype=dtype, generator=generator)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first, dtype=dtype, generator=generator)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype, generator=generator)
-        self.dropout = Dropout(dropout, generator=generator)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype, generator=generator)
-        self.norm_first = bool(norm_first)
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout, generator=generator)
-        self.dropout2 = Dropout(dropout, generator=generator)
-        self.dropout3 = Dropout(dropout, generator=generator)
-        self.activation = activation_function
+    has_cross_attention = True
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
@@ -156,18 +150,10 @@ class TransformerDecoderLayer(Module):
         x = self.norm2(x + self._cross_attention(x, *cross_args))
         return self.norm3(x + self._feed_forward(x))
 
-    def _self_attention(self, x, mask, key_padding_mask, is_causal):
-        out, _ = self.self_attn(x, x, x, key_padding_mask=key_padding_mask, need_weights=False, attn_mask=mask,
-                                is_causal=is_causal and mask is None)
-        return self.dropout1(out)
-
     def _cross_attention(self, x, memory, mask, key_padding_mask, is_causal):
         out, _ = self.multihead_attn(x, memory, memory, key_padding_mask=key_padding_mask, need_weights=False,
                                      attn_mask=mask, is_causal=is_causal and mask is None)
         return self.dropout2(out)
-
-    def _feed_forward(self, x):
-        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
 
 def _check_stack(stack, layer, num_layers, norm):
@@ -192,16 +178,23 @@ def _clones(layer, count):
     return ModuleList(copies)
 
 
-class TransformerEncoder(Module):
+class _TransformerStack(Module):
+    """``num_layers`` copies of ``layer`` (same starting weights) in ``layers``, then ``norm`` if given."""
+
+    def __init__(self, layer, num_layers, norm):
+        super().__init__()
+        num_layers = _check_stack(type(self).__name__, layer, num_layers, norm)
+        self.layers = _clones(layer, num_layers)
+        self.num_layers = num_layers
+        self.norm = norm
+
+
+class TransformerEncoder(_TransformerStack):
     """``num_layers`` copies of ``encoder_layer`` (same starting weights), then ``norm`` if given.
     ``forward(src, mask=None, src_key_padding_mask=None, is_causal=False)``."""
 
     def __init__(self, encoder_layer, num_layers, norm=None):
-        super().__init__()
-        num_layers = _check_stack("TransformerEncoder", encoder_layer, num_layers, norm)
-        self.layers = _clones(encoder_layer, num_layers)
-        self.num_layers = num_layers
-        self.norm = norm
+        super().__init__(encoder_layer, num_layers, norm)
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=False):
         x = src
@@ -210,17 +203,13 @@ class TransformerEncoder(Module):
         return x if self.norm is None else self.norm(x)
 
 
-class TransformerDecoder(Module):
+class TransformerDecoder(_TransformerStack):
     """``num_layers`` copies of ``decoder_layer``, then ``norm`` if given. ``forward(tgt, memory, tgt_mask=None,
     memory_mask=None, tgt_key_padding_mask=None, memory_key_padding_mask=None, tgt_is_causal=False,
     memory_is_causal=False)``."""
 
     def __init__(self, decoder_layer, num_layers, norm=None):
-        super().__init__()
-        num_layers = _check_stack("TransformerDecoder", decoder_layer, num_layers, norm)
-        self.layers = _clones(decoder_layer, num_layers)
-        self.num_layers = num_layers
-        self.norm = norm
+        super().__init__(decoder_layer, num_layers, norm)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):

@@ -17,19 +17,10 @@ from tinygrad_dl import Tensor, gradgradcheck, nn, no_grad
 from tinygrad_dl.testing import assert_gradients_match
 from tinygrad_dl.nn._conv_ops import same_padding
 
+from tests._window_reference import padding_sides
+
 # ----------------------------------------------------------------------------------------------------
 # A direct loop implementation, the reference for values
-
-
-def _pads(padding, kernel, stride, dilation, hw):
-    """(top, bottom, left, right) for an int, a pair, "valid" or "same" (TensorFlow's SAME)."""
-    if padding == "valid":
-        return 0, 0, 0, 0
-    if padding == "same":
-        return same_padding(hw[0], kernel[0], stride[0], dilation[0]) + same_padding(hw[1], kernel[1], stride[1],
-                                                                                     dilation[1])
-    ph, pw = (padding, padding) if isinstance(padding, int) else padding
-    return ph, ph, pw, pw
 
 
 def _pair(v):
@@ -41,7 +32,7 @@ def conv2d_loop(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     stride, dilation = _pair(stride), _pair(dilation)
     n, c_in, h, wd = x.shape
     c_out, c_group, kh, kw = w.shape
-    top, bottom, left, right = _pads(padding, (kh, kw), stride, dilation, (h, wd))
+    top, bottom, left, right = padding_sides(padding, (kh, kw), stride, dilation, (h, wd))
     xp = np.zeros((n, c_in, h + top + bottom, wd + left + right))
     xp[:, :, top:top + h, left:left + wd] = x
     ho = (xp.shape[2] - (kh - 1) * dilation[0] - 1) // stride[0] + 1
@@ -108,7 +99,7 @@ def conv_configs(draw, max_side=6):
     padding = draw(st.one_of(st.just("same"), st.just("valid"), st.integers(0, 2),
                              st.tuples(st.integers(0, 2), st.integers(0, 2))))
     hw = (draw(st.integers(1, max_side)), draw(st.integers(1, max_side)))
-    top, bottom, left, right = _pads(padding, kernel, stride, dilation, hw)
+    top, bottom, left, right = padding_sides(padding, kernel, stride, dilation, hw)
     assume((kernel[0] - 1) * dilation[0] + 1 <= hw[0] + top + bottom)
     assume((kernel[1] - 1) * dilation[1] + 1 <= hw[1] + left + right)
     seed = draw(st.integers(0, 2 ** 16))
@@ -344,7 +335,7 @@ def test_conv_values_and_gradients_equal_pytorchs():
         (F.conv2d(*ours, stride, padding, dilation, groups) * weights).sum().backward()
         theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
         tx = theirs[0]
-        top, bottom, left, right = _pads(padding, w_shape[2:], _pair(stride), _pair(dilation), x_shape[2:])
+        top, bottom, left, right = padding_sides(padding, w_shape[2:], _pair(stride), _pair(dilation), x_shape[2:])
         tx = torch.nn.functional.pad(tx, (left, right, top, bottom))  # torch's "same" is stride-1 only
         out = torch.nn.functional.conv2d(tx, theirs[1], theirs[2], stride, 0, dilation, groups)
         (out * torch.tensor(weights)).sum().backward()

@@ -15,23 +15,14 @@ from hypothesis import strategies as st
 import tinygrad_dl.nn.functional as F
 from tinygrad_dl import Tensor, gradgradcheck, nn
 from tinygrad_dl.testing import assert_gradients_match, distinct_values
-from tinygrad_dl.nn._conv_ops import same_padding
 
-
-def _pads(padding, kernel, stride, dilation, hw):
-    if padding == "valid":
-        return 0, 0, 0, 0
-    if padding == "same":
-        return same_padding(hw[0], kernel[0], stride[0], dilation[0]) + same_padding(hw[1], kernel[1], stride[1],
-                                                                                     dilation[1])
-    ph, pw = (padding, padding) if isinstance(padding, int) else padding
-    return ph, ph, pw, pw
+from tests._window_reference import padding_sides
 
 
 def pool_loop(x, kernel, stride, padding=0, dilation=(1, 1), mode="max", count_include_pad=True):
     """Every window of the padded input, reduced by max (padding never wins) or mean."""
     n, c, h, w = x.shape
-    top, bottom, left, right = _pads(padding, kernel, stride, dilation, (h, w))
+    top, bottom, left, right = padding_sides(padding, kernel, stride, dilation, (h, w))
     xp = np.full((n, c, h + top + bottom, w + left + right), np.nan)
     xp[:, :, top:top + h, left:left + w] = x
     ho = (xp.shape[2] - (kernel[0] - 1) * dilation[0] - 1) // stride[0] + 1
@@ -61,7 +52,7 @@ def pool_configs(draw, max_side=6, dilation=True):
         ph, pw = (padding, padding) if isinstance(padding, int) else padding
         assume(ph <= kernel[0] // 2 and pw <= kernel[1] // 2)
     hw = (draw(st.integers(1, max_side)), draw(st.integers(1, max_side)))
-    top, bottom, left, right = _pads(padding, kernel, stride, dil, hw)
+    top, bottom, left, right = padding_sides(padding, kernel, stride, dil, hw)
     assume((kernel[0] - 1) * dil[0] + 1 <= hw[0] + top + bottom)
     assume((kernel[1] - 1) * dil[1] + 1 <= hw[1] + left + right)
     with warnings.catch_warnings():

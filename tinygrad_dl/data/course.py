@@ -140,17 +140,22 @@ def load_signs_dataset(data_dir=None, split="test"):
     this project; ``split="train"`` works only if you put ``signs/train_signs.h5`` into the
     data folder yourself.
     """
+    return _load_image_split(data_dir, "signs", f"{split}_signs.h5", split,
+                             "train_signs.h5 (1,080 images) is not distributed here: no public mirror holds the real "
+                             "file, only Git LFS pointers. Copy it into signs/ yourself, or use split='test'.")
+
+
+def _load_image_split(data_dir, folder, name, split, missing_train_note):
+    """(X, y as int64, classes) from the course's h5 file ``folder/name`` of one split (its arrays
+    ``{split}_set_x``, ``{split}_set_y`` and ``list_classes``: the SIGNS and Happy House files).
+    ``missing_train_note`` ends the error when the train file is missing (only the test files are distributed)."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-    file = course_data_dir(data_dir) / "signs" / f"{split}_signs.h5"
+    file = course_data_dir(data_dir) / folder / name
     if not file.is_file():
         detail = f"Course data file {file} is missing."
         if split == "train":
-            detail += (
-                " train_signs.h5 (1,080 images) is not distributed here: no public mirror holds"
-                " the real file, only Git LFS pointers. Copy it into signs/ yourself, or use"
-                " split='test'."
-            )
+            detail += " " + missing_train_note
         raise FileNotFoundError(_missing_data_message(detail))
     with _h5py().File(file, "r") as f:
         X = f[f"{split}_set_x"][:]

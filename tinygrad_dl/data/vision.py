@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .course import _data_file, _h5py, _missing_data_message, course_data_dir, load_digits_dataset, \
-    load_signs_dataset
+from .course import _data_file, _load_image_split, load_digits_dataset, load_signs_dataset
 
 __all__ = ["to_nchw", "load_signs_images", "load_happy_dataset", "load_happy_images", "load_style_images",
            "load_digit_images", "stratified_folds", "stratified_split"]
@@ -52,20 +51,9 @@ def load_happy_dataset(data_dir=None, split="test"):
     Only ``test_happy.h5`` (150 images: 66 not smiling, 84 smiling) is distributed with this project;
     ``split="train"`` needs your own copy of ``happy_house/train_happy.h5`` (600 images).
     """
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-    file = course_data_dir(data_dir) / "happy_house" / f"{split}_happy.h5"
-    if not file.is_file():
-        detail = f"Course data file {file} is missing."
-        if split == "train":
-            detail += (" train_happy.h5 (600 images) is not distributed here: no public mirror holds the real file."
-                       " Copy it into happy_house/ yourself, or use split='test'.")
-        raise FileNotFoundError(_missing_data_message(detail))
-    with _h5py().File(file, "r") as f:
-        X = f[f"{split}_set_x"][:]
-        y = f[f"{split}_set_y"][:].astype(np.int64)
-        classes = f["list_classes"][:]
-    return X, y, classes
+    return _load_image_split(data_dir, "happy_house", f"{split}_happy.h5", split,
+                             "train_happy.h5 (600 images) is not distributed here: no public mirror holds the real "
+                             "file. Copy it into happy_house/ yourself, or use split='test'.")
 
 
 def load_happy_images(data_dir=None, split="test", dtype=np.float32):
