@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import tinygrad_dl as tg
 from tinygrad_dl import Function, Tensor
 from tinygrad_dl.testing import shapes
+from tests._shared import assert_unchanged, snapshot
 
 AxisError = np.exceptions.AxisError  # both a ValueError and an IndexError, like NumPy's
 EXAMPLES = 12  # per row; about 320 rows
@@ -330,20 +331,6 @@ FACTORY_CASES = [
 
 # ----------------------------------------------------------------------------------------------------
 # The checks
-
-
-def snapshot(t):
-    return t.data.copy(), None if t.grad is None else t.grad.data.copy(), t._version, t.grad_fn, t.requires_grad
-
-
-def assert_unchanged(t, before):
-    data, grad, version, grad_fn, requires_grad = before
-    np.testing.assert_array_equal(t.data, data)
-    assert (t._version, t.grad_fn, t.requires_grad) == (version, grad_fn, requires_grad)
-    if grad is None:
-        assert t.grad is None
-    else:
-        np.testing.assert_array_equal(t.grad.data, grad)
 
 
 def tensors(case):

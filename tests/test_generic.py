@@ -6,6 +6,7 @@ import scipy.special
 import tinygrad_dl as tg
 from tinygrad_dl import Function, Tensor, generic as G
 from tinygrad_dl.testing import arrays, check_gradients
+from tests._shared import Softplus  # the README's op, its backward written with G.sigmoid
 
 X = np.array([[-2.0, -0.5, 0.25], [0.75, 1.5, 3.0]])
 POSITIVE = np.abs(X) + 0.5
@@ -49,18 +50,6 @@ def test_binary_helpers_and_where():
 
 # ----------------------------------------------------------------------------------------------------
 # The README's Softplus, written with the helpers: first and second derivatives
-
-
-class Softplus(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.logaddexp(0, x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * G.sigmoid(x)
 
 
 test_softplus_first_and_second_order = check_gradients(Softplus.apply, arrays(shape=(3, 4)), second_order=True,

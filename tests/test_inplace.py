@@ -11,26 +11,13 @@ import pytest
 
 import tinygrad_dl as tg
 from tinygrad_dl import Tensor, autograd, no_grad
+from tests._shared import assert_unchanged, snapshot
 
 STALE = "modified in place after it was saved"
 
 
 def leaf(values, dtype=np.float64):
     return Tensor(np.array(values, dtype=dtype), requires_grad=True)
-
-
-def state(t):
-    return t.data.copy(), t._version, None if t.grad is None else t.grad.data.copy(), t.grad_fn, t.requires_grad
-
-
-def assert_unchanged(t, before):
-    data, version, grad, grad_fn, requires_grad = before
-    np.testing.assert_array_equal(t.data, data)
-    assert (t._version, t.grad_fn, t.requires_grad) == (version, grad_fn, requires_grad)
-    if grad is None:
-        assert t.grad is None
-    else:
-        np.testing.assert_array_equal(t.grad.data, grad)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -160,7 +147,7 @@ def test_the_bookkeeping_forgets_arrays_that_died():
 def test_an_in_place_step_outside_no_grad_on_a_leaf_fails_clearly_and_changes_nothing():
     w = leaf([1.0, 2.0])
     (w * w).sum().backward()
-    before = state(w)
+    before = snapshot(w)
     with pytest.raises(RuntimeError, match=r"\-=: a leaf tensor that requires grad \(shape \(2,\)\) is used in an "
                                            r"in-place operation; do it under `with no_grad\(\):`"):
         w -= 0.1 * w.grad
@@ -177,7 +164,7 @@ def test_an_in_place_step_outside_no_grad_on_a_leaf_fails_clearly_and_changes_no
 def test_in_place_methods_on_a_recorded_tensor_are_refused():
     x = leaf([1.0, 2.0])
     y = x * 2
-    before = state(y)
+    before = snapshot(y)
     with pytest.raises(RuntimeError, match=r"add_: in-place operation on a tensor that is part of a recorded graph "
                                            r"\(made by Mul, shape \(2,\)\)"):
         y.add_(1.0)
@@ -284,7 +271,7 @@ def test_copy_broadcasts_and_casts_to_the_tensor_dtype():
 ])
 def test_failing_in_place_calls_change_nothing(call, error, message):
     t = Tensor(np.array([1.0, 2.0, 3.0]))
-    before = state(t)
+    before = snapshot(t)
     with pytest.raises(error, match=message):
         call(t)
     assert_unchanged(t, before)

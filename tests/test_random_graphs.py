@@ -10,10 +10,11 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from tinygrad_dl import Function, Tensor, generic
+from tinygrad_dl import Function, Tensor
 from tinygrad_dl.gradcheck import GradcheckError
 from tinygrad_dl.testing import (GraphOp, RandomGraph, assert_graph_gradients, check_random_graphs,
                                  default_graph_ops, random_graphs)
+from tests._shared import Softplus  # the README's op, differentiable twice
 
 EXAMPLES = max(50, settings.default.max_examples)  # the default profile's 25 is raised to 50
 
@@ -22,20 +23,6 @@ test_random_graphs_first_and_second_order = check_random_graphs(max_examples=EXA
 
 # ----------------------------------------------------------------------------------------------------
 # Users mix their own Function into the graphs
-
-
-class Softplus(Function):
-    """log(1 + e^x); its backward uses tinygrad_dl.generic, so it is differentiable again."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.logaddexp(0, x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * generic.sigmoid(x)
 
 
 test_custom_function_in_random_graphs = check_random_graphs(GraphOp("softplus", Softplus.apply), max_examples=15)
