@@ -196,20 +196,26 @@ class Adagrad(Optimizer):
 
 
 class Adam(Optimizer):
-    """``Adam(params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.)``.
+    """``Adam(params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0., amsgrad=False)``.
 
     Per step t (counted per parameter update, i.e. per mini-batch): ``v = β1 v + (1-β1) g``,
     ``s = β2 s + (1-β2) g²``, ``v̂ = v/(1-β1^t)``, ``ŝ = s/(1-β2^t)``, ``p -= lr * v̂ / (sqrt(ŝ) + eps)``,
     the course's ``update_parameters_with_adam`` exactly.  The state is
     ``optimizer.state[p] = {"step": t, "exp_avg": v, "exp_avg_sq": s}``.  weight_decay adds
     ``weight_decay*p`` to g (L2, as PyTorch's Adam; ``AdamW`` decays the weights instead).
+    ``amsgrad=True`` (Reddi et al., as PyTorch) divides by the largest ŝ so far instead of the current one:
+    ``s_max = max(s_max, s)``, kept as ``state[p]["max_exp_avg_sq"]``.
     """
 
     _state_spec = {"step": "count", "exp_avg": "buffer", "exp_avg_sq": "buffer"}
+    _amsgrad_state_spec = dict(_state_spec, max_exp_avg_sq="buffer")
     _state_all_or_nothing = True
 
-    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
+
+    def state_spec(self, group):
+        return self._amsgrad_state_spec if group.get("amsgrad") else self._state_spec
 
     def check_hyperparameters(self, group):
         super().check_hyperparameters(group)
@@ -219,6 +225,7 @@ class Adam(Optimizer):
         group["betas"] = tuple(check_number(self._name, f"betas[{i}]", b, low=0.0, high=1.0, high_inclusive=False)
                                for i, b in enumerate(betas))
         _check_common(self, group, "eps", "weight_decay")
+        _check_flag(self, group, "amsgrad")
 
     def update_parameter(self, param, grad, state, group):
         self._adam_step(param, _with_weight_decay(grad, param, group["weight_decay"]), state, group)
@@ -229,6 +236,8 @@ class Adam(Optimizer):
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(param.data)
             state["exp_avg_sq"] = np.zeros_like(param.data)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(param.data)
         state["step"] = step = state["step"] + 1
         beta1, beta2 = group["betas"]
         v, s = state["exp_avg"], state["exp_avg_sq"]
@@ -238,6 +247,8 @@ class Adam(Optimizer):
         s += _scaled_square(grad, 1 - beta2)
         correction1, correction2 = _bias_corrections(beta1, beta2, step)
         v_corrected = v / correction1
+        if group["amsgrad"]:  # the largest second moment so far
+            s = np.maximum(state["max_exp_avg_sq"], s, out=state["max_exp_avg_sq"])
         s_corrected = s / correction2
         # p -= lr * v_corrected / (sqrt(s_corrected) + eps), in that order, reusing the temporaries
         denominator = np.sqrt(s_corrected, out=s_corrected)
@@ -248,15 +259,15 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """``AdamW(params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)`` (PyTorch's defaults):
+    """``AdamW(params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False)`` (PyTorch's defaults):
     Adam with decoupled weight decay (Loshchilov & Hutter).
 
     Each step first shrinks the weights, ``p *= 1 - lr*weight_decay``, then takes Adam's step with the
     plain gradient (no ``weight_decay*p`` added to g).  Same state as Adam.
     """
 
-    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
     def update_parameter(self, param, grad, state, group):
         if group["weight_decay"]:

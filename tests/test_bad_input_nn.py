@@ -369,6 +369,7 @@ OPTIMIZER_ARGUMENTS = [
                                         st.tuples(st.just(0.9), bad_fraction), st.just((0.9,)))),
     (optim.AdamW, {}, "lr", bad_non_negative), (optim.AdamW, {}, "weight_decay", bad_non_negative),
     (optim.AdamW, {}, "betas", st.tuples(st.just(0.9), bad_fraction)),
+    (optim.Adam, {}, "amsgrad", bad_flags), (optim.AdamW, {}, "amsgrad", bad_flags),
 ]
 for maker, good, argument, values in OPTIMIZER_ARGUMENTS:
     CASES.append(case(f"{maker.__name__}({argument}=bad)", values,
@@ -450,11 +451,12 @@ CORRUPTIONS = {
                         wrong_shapes((4, 3)).map(np.zeros), st.just(np.ones((4, 3), dtype=np.int64)),
                         st.just(np.ones((4, 3), dtype=np.complex128)), st.just(np.array([["a"] * 3] * 4))),
     "unknown entry": st.text(min_size=1, max_size=6).filter(
-        lambda k: k not in ("step", "exp_avg", "exp_avg_sq", "momentum_buffer", "square_avg", "grad_avg", "sum")),
+        lambda k: k not in ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "square_avg",
+                            "grad_avg", "sum")),
     "hyperparameter": bad_non_negative,
     "unknown hyperparameter": st.text(min_size=1, max_size=6).filter(
         lambda k: k not in ("lr", "betas", "eps", "weight_decay", "momentum", "dampening", "nesterov", "alpha",
-                            "centered", "lr_decay", "initial_accumulator_value", "params")),
+                            "centered", "lr_decay", "initial_accumulator_value", "amsgrad", "params")),
     "missing hyperparameter": st.just(None),
     "parameter ids": st.one_of(st.text(max_size=2), st.floats(), st.none(), st.just(0)),
     "state key": st.one_of(st.text(max_size=2), st.integers(50, 99), st.integers(max_value=-1), st.none()),

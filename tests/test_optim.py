@@ -374,7 +374,7 @@ def test_state_dict_is_a_copy_and_records_hyperparameters():
     run_steps(optimizer, params, grad_sequence(steps=1, seed=5))
     np.testing.assert_array_equal(saved["state"][0]["exp_avg"], snapshot)
     assert saved["param_groups"] == [{"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-8, "weight_decay": 0.0,
-                                      "params": [0, 1, 2, 3]}]
+                                      "amsgrad": False, "params": [0, 1, 2, 3]}]
     other = optim.Adam(make_params(seed=3), lr=0.5)
     other.load_state_dict(saved)
     assert other.param_groups[0]["lr"] == 0.01 and other.param_groups[0]["betas"] == (0.8, 0.99)
@@ -693,7 +693,9 @@ def test_a_failed_step_updates_no_parameter_and_no_state():
     (lambda s: s["state"][0].update(exp_avg=np.zeros((2, 3), dtype=np.int64)), r"'exp_avg' has dtype int64"),
     (lambda s: s["state"][0].update(momentum=np.zeros((2, 3))), r"unknown entries \['momentum'\]"),
     (lambda s: s["state"][0].pop("exp_avg_sq"), r"needs all of"),
-    (lambda s: s["param_groups"][0].update(amsgrad=True), r"hyperparameters .*amsgrad"),
+    (lambda s: s["param_groups"][0].update(foo=True), r"hyperparameters .*foo"),
+    (lambda s: s["param_groups"][0].update(amsgrad=True), r"needs all of .*'max_exp_avg_sq'"),
+    (lambda s: s["param_groups"][0].update(amsgrad="yes"), r"amsgrad must be True or False, got 'yes'"),
     (lambda s: s["param_groups"][0].update(params=[0, 1, 2, 2]), r"parameter id 2 appears twice"),
     (lambda s: s["param_groups"][0].update(params=[0, 1, 2, "3"]), r"parameter ids must be integers"),
     (lambda s: s.update(extra=1), r"keys 'state' and 'param_groups'"),

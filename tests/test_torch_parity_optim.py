@@ -59,7 +59,11 @@ OPTIMIZERS = [
     ("Adam", lambda p: optim.Adam(p, lr=0.01), lambda p: torch.optim.Adam(p, lr=0.01)),
     ("Adam L2", lambda p: optim.Adam(p, lr=0.01, weight_decay=0.1),
      lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.1)),
+    ("Adam amsgrad", lambda p: optim.Adam(p, lr=0.05, betas=(0.5, 0.9), amsgrad=True),
+     lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.5, 0.9), amsgrad=True)),
     ("AdamW", lambda p: optim.AdamW(p), lambda p: torch.optim.AdamW(p)),
+    ("AdamW amsgrad", lambda p: optim.AdamW(p, lr=0.05, weight_decay=0.1, amsgrad=True),
+     lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.1, amsgrad=True)),
     ("AdamW strong", lambda p: optim.AdamW(p, lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.3),
      lambda p: torch.optim.AdamW(p, lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.3)),
 ]
@@ -68,6 +72,31 @@ OPTIMIZERS = [
 @pytest.mark.parametrize("name, ours, theirs", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
 def test_optimizer_steps_match_pytorch(name, ours, theirs):
     _run_both(ours, theirs)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("kind", ["Adam", "AdamW"])
+def test_amsgrad_keeps_the_largest_second_moment_as_pytorch_does(kind, amsgrad):
+    # gradients that shrink a hundredfold after two steps: the second moment falls, so amsgrad's maximum matters
+    scales = [10.0, 10.0, 0.1, 0.1, 0.1, 0.1]
+    start = np.linspace(-1.0, 1.0, 6)
+    ours, theirs = Tensor(start.copy(), requires_grad=True), torch.tensor(start.copy(), requires_grad=True)
+    our_opt = getattr(optim, kind)([ours], lr=0.1, amsgrad=amsgrad)
+    their_opt = getattr(torch.optim, kind)([theirs], lr=0.1, amsgrad=amsgrad)
+    plain = optim.Adam([Tensor(start.copy(), requires_grad=True)], lr=0.1) if kind == "Adam" else None
+    for scale in scales:
+        grad = scale * np.cos(np.arange(6.0))
+        ours.grad, theirs.grad = Tensor(grad.copy()), torch.tensor(grad.copy())
+        our_opt.step()
+        their_opt.step()
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-11, atol=1e-13)
+        if plain is not None:
+            plain.param_groups[0]["params"][0].grad = Tensor(grad.copy())
+            plain.step()
+    assert ("max_exp_avg_sq" in our_opt.state[ours]) == amsgrad
+    if plain is not None:  # amsgrad changes the path (the test would not see a missing maximum otherwise)
+        changed = not np.allclose(plain.param_groups[0]["params"][0].data, ours.data, rtol=1e-6)
+        assert changed == amsgrad
 
 
 def _lr_trace(scheduler, optimizer, steps, metrics=None):
