@@ -99,7 +99,7 @@ def features(graph):
 def test_the_strategy_covers_the_structures_engine_bugs_live_in():
     seen = set()
 
-    @settings(max_examples=150, database=None, deadline=None)
+    @settings(max_examples=150, database=None, deadline=None, derandomize=True)  # a coverage count: no luck
     @given(random_graphs())
     def collect(graph):
         seen.update(features(graph))
