@@ -237,30 +237,12 @@ class Function:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as err:
             raise _op_error(cls, err, arrays) from None
-        if type(out) is not _ndarray:
-            out = _output_array(cls, out)
-        result = _new(Tensor)  # data, grad_fn and requires_grad are set below; the rest keep class-level defaults
-        result.data = out
-        if record and out.dtype.kind == "f":  # (integer/bool results are constants, as in PyTorch)
-            # record the node: its inputs, its creation number (a topological order for backward), the scope it
-            # was made in, and a weak reference to its output (a strong one would be a reference cycle)
-            ctx.parents = tuple(parents)
-            ctx.sequence_number = next(_node_counter)
-            ctx.scope = _scopes.current
-            ctx._output_ref = _weak_reference(result)
-            result.requires_grad = True
-            result.grad_fn = ctx
-        else:
-            result.requires_grad = False
-            result.grad_fn = None
-        if _anomaly_enabled:
-            anomaly.after_forward(ctx, inputs, arrays, result)
-        return result
+        return _output(cls, ctx, out, tuple(parents) if record else None, inputs, arrays)
 
 
 def apply_unary(cls, x, kwargs=None):
     """``cls.apply(x, **kwargs)`` for a Tensor ``x``, unrolled (Tensor's methods call it: the hot path of every
-    program, so it repeats the lines of ``apply`` instead of looping or calling helpers)."""
+    program, so it skips ``apply``'s loop over the inputs)."""
     ctx = _new(cls)
     ctx.saved_tensors = ()
     record = x.requires_grad and _grad_mode.enabled
@@ -270,23 +252,7 @@ def apply_unary(cls, x, kwargs=None):
         out = cls.forward(ctx, data, **kwargs) if kwargs else cls.forward(ctx, data)
     except (ValueError, IndexError, TypeError) as err:
         raise _op_error(cls, err, [data]) from None
-    if type(out) is not _ndarray:
-        out = _output_array(cls, out)
-    result = _new(Tensor)
-    result.data = out
-    if record and out.dtype.kind == "f":  # record the node (as in apply)
-        ctx.parents = (x,)
-        ctx.sequence_number = next(_node_counter)
-        ctx.scope = _scopes.current
-        ctx._output_ref = _weak_reference(result)
-        result.requires_grad = True
-        result.grad_fn = ctx
-    else:
-        result.requires_grad = False
-        result.grad_fn = None
-    if _anomaly_enabled:
-        anomaly.after_forward(ctx, (x,), (data,), result)
-    return result
+    return _output(cls, ctx, out, (x,) if record else None, (x,), (data,))
 
 
 def apply_binary(cls, a, b):
@@ -309,12 +275,20 @@ def apply_binary(cls, a, b):
         out = cls.forward(ctx, a_data, b_data)
     except (ValueError, IndexError, TypeError) as err:
         raise _op_error(cls, err, [a_data, b_data]) from None
+    return _output(cls, ctx, out, (a if a_needs else None, b if b_needs else None) if record else None, (a, b),
+                   (a_data, b_data))
+
+
+def _output(cls, ctx, out, parents, inputs, arrays):
+    """The result Tensor of an op; with ``parents`` (a tuple) ``ctx`` is recorded as its grad_fn: its inputs, its
+    creation number (a topological order for backward), the scope it was made in, and a weak reference to its
+    output (a strong one would be a reference cycle). Integer/bool results are constants, as in PyTorch."""
     if type(out) is not _ndarray:
         out = _output_array(cls, out)
-    result = _new(Tensor)
+    result = _new(Tensor)  # data, grad_fn and requires_grad are set here; the rest keep class-level defaults
     result.data = out
-    if record and out.dtype.kind == "f":  # record the node (as in apply)
-        ctx.parents = (a if a_needs else None, b if b_needs else None)
+    if parents is not None and out.dtype.kind == "f":
+        ctx.parents = parents
         ctx.sequence_number = next(_node_counter)
         ctx.scope = _scopes.current
         ctx._output_ref = _weak_reference(result)
@@ -324,7 +298,7 @@ def apply_binary(cls, a, b):
         result.requires_grad = False
         result.grad_fn = None
     if _anomaly_enabled:
-        anomaly.after_forward(ctx, (a, b), (a_data, b_data), result)
+        anomaly.after_forward(ctx, inputs, arrays, result)
     return result
 
 
@@ -505,17 +479,6 @@ def backward_order(roots):
 _creation_number = attrgetter("sequence_number")
 
 
-def _sum_to_shape(grad, shape):
-    """Sum a gradient that was broadcast back down to ``shape`` (works on arrays and Tensors)."""
-    extra = grad.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    if extra or grad.shape != shape:
-        grad = grad.reshape(shape)
-    return grad
-
-
 def _fit_grad(grad, tensor, node, input_grads):
     """Give ``grad`` the shape and dtype of ``tensor`` (the input it belongs to, among ``input_grads``)."""
     original = grad
@@ -528,19 +491,18 @@ def _fit_grad(grad, tensor, node, input_grads):
     shape = tensor.data.shape
     if grad.shape != shape:
         axes = _broadcast_axes(grad.shape, shape)
-        if axes is not None:  # the usual case (a bias added to a batch): sum the broadcast axes away
+        if axes is None:  # not a plain sum (the usual case: a bias added to a batch): broadcast up first
+            try:
+                np.broadcast_shapes(grad.shape, shape)
+            except ValueError:
+                raise RuntimeError(f"{node.name}.backward returned a gradient of shape {grad.shape} for input "
+                                   f"{_position(original, input_grads)} of shape {shape}") from None
+            grad = _expand(grad, shape)
+            axes = _broadcast_axes(grad.shape, shape)
+        if axes:  # sum the broadcast axes away
             grad = _add_reduce(grad, axes) if type(grad) is _ndarray else grad.sum(axis=axes)
-            return _fit_dtype(grad.reshape(shape) if grad.shape != shape else grad, tensor, node, original,
-                              input_grads)
-        try:
-            np.broadcast_shapes(grad.shape, tensor.data.shape)
-        except ValueError:
-            raise RuntimeError(f"{node.name}.backward returned a gradient of shape {grad.shape} for input "
-                               f"{_position(original, input_grads)} of shape {tensor.data.shape}") from None
-        if grad.ndim < tensor.data.ndim or any(g < t for g, t in zip(grad.shape[::-1], tensor.data.shape[::-1])):
-            grad = _expand(grad, tensor.data.shape)
-        if grad.shape != tensor.data.shape:
-            grad = _sum_to_shape(grad, tensor.data.shape)
+        if grad.shape != shape:
+            grad = grad.reshape(shape)
     return _fit_dtype(grad, tensor, node, original, input_grads)
 
 
