@@ -11,6 +11,7 @@ import pytest
 import tinygrad_dl as tg
 from tinygrad_dl import Function, Tensor, backward_order, enable_grad, gradcheck, name_scope, no_grad
 from tinygrad_dl.autograd import run_backward
+from tests._shared import Softplus  # the README's custom op
 
 
 def leaf(values, dtype=np.float64):
@@ -470,20 +471,6 @@ def test_integer_tensor_is_fine_as_a_constant():
 # Custom Functions
 
 
-class Softplus(Function):
-    """The README's custom op."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.logaddexp(0, x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * (1 / (1 + np.exp(-x)))
-
-
 def test_custom_softplus():
     x = leaf([-2.0, 0.0, 3.0])
     y = Softplus.apply(x)
@@ -517,6 +504,26 @@ def test_custom_function_returning_a_wrong_shape_is_a_clear_error():
     with pytest.raises(RuntimeError, match=r"WrongShape.backward returned a gradient of shape \(5, 7\) for "
                                            r"input 0 of shape \(1, 3\)"):
         WrongShape.apply(x).sum().backward()
+
+
+@pytest.mark.parametrize("returned, input_shape, expected", [
+    (np.full((1, 3), 2.0), (4, 3), np.full((4, 3), 2.0)),  # smaller but broadcastable: expanded
+    (2.0, (4, 3), np.full((4, 3), 2.0)),  # a number: expanded
+    (np.ones((2, 1, 3)), (4, 1), np.full((4, 1), 6.0)),  # broadcast both ways: expanded, then summed
+])
+def test_a_custom_gradient_that_broadcasts_to_its_input_is_fitted(returned, input_shape, expected):
+    class Fitted(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return returned
+
+    x = leaf(np.ones(input_shape))
+    Fitted.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, expected)
 
 
 def test_custom_function_returning_too_few_grads_is_a_clear_error():
