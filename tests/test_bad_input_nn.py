@@ -225,13 +225,6 @@ LAYER_ARGUMENTS = [
     (nn.Flatten, {}, "start_axis", bad_ints.filter(lambda v: v is not None)),
     (nn.Dropout, {}, "p", bad_probability),
     (nn.Dropout, {}, "layout", st.text(max_size=5).filter(lambda s: s not in ("rows", "columns"))),
-    (nn.BatchNorm1d, dict(num_features=4), "num_features", bad_sizes),
-    (nn.BatchNorm1d, dict(num_features=4), "eps", bad_positive),
-    (nn.BatchNorm1d, dict(num_features=4), "momentum", st.one_of(bad_reals.filter(lambda v: v is not None),
-                                                                 negatives, above_one)),
-    (nn.BatchNorm1d, dict(num_features=4), "affine", bad_flags),
-    (nn.BatchNorm1d, dict(num_features=4), "track_running_stats", bad_flags),
-    (nn.BatchNorm1d, dict(num_features=4), "dtype", bad_dtypes),
     (nn.LayerNorm, dict(normalized_shape=4), "normalized_shape", bad_sizes.filter(lambda v: not isinstance(v, list))),
     (nn.LayerNorm, dict(normalized_shape=4), "eps", bad_positive),
     (nn.LayerNorm, dict(normalized_shape=4), "elementwise_affine", bad_flags),
@@ -248,10 +241,23 @@ LAYER_ARGUMENTS = [
     (nn.SmoothL1Loss, {}, "reduction", bad_reductions),
     (nn.SmoothL1Loss, {}, "beta", st.one_of(bad_reals, negatives)),
 ]
-for layer, good, argument, values in LAYER_ARGUMENTS:
-    CASES.append(case(f"{layer.__name__}({argument}=bad)", values,
-                      lambda w, bad, layer=layer, good=good, argument=argument: layer(**{**good, argument: bad}),
-                      ARG, named(layer.__name__)))
+
+for norm in (nn.BatchNorm1d, nn.BatchNorm2d):
+    LAYER_ARGUMENTS += [(norm, dict(num_features=4), argument, values) for argument, values in [
+        ("num_features", bad_sizes), ("eps", bad_positive),
+        ("momentum", st.one_of(bad_reals.filter(lambda v: v is not None), negatives, above_one)),
+        ("affine", bad_flags), ("track_running_stats", bad_flags), ("dtype", bad_dtypes)]]
+
+
+def constructor_cases(arguments):
+    """One case per (layer, good arguments, the argument made bad, bad values): the constructor refuses."""
+    return [case(f"{layer.__name__}({argument}=bad)", values,
+                 lambda w, bad, layer=layer, good=good, argument=argument: layer(**{**good, argument: bad}),
+                 ARG, named(layer.__name__))
+            for layer, good, argument, values in arguments]
+
+
+CASES += constructor_cases(LAYER_ARGUMENTS)
 
 # -- layers called on inputs of the wrong shape or dtype (training and eval)
 CASES += [
@@ -638,12 +644,6 @@ COURSE_LAYER_ARGUMENTS += [
     (nn.ZeroPad2d, {}, "padding", st.one_of(st.integers(max_value=-1), st.floats(), st.booleans(), st.none(),
                                             st.text(max_size=3), st.just((1, 1)), st.just((1, 1, 1, -1)),
                                             st.just((1, 1, 1, 1.5)))),
-    (nn.BatchNorm2d, dict(num_features=4), "num_features", bad_sizes),
-    (nn.BatchNorm2d, dict(num_features=4), "eps", bad_positive),
-    (nn.BatchNorm2d, dict(num_features=4), "momentum", st.one_of(bad_reals.filter(lambda v: v is not None),
-                                                                 negatives, above_one)),
-    (nn.BatchNorm2d, dict(num_features=4), "affine", bad_flags),
-    (nn.BatchNorm2d, dict(num_features=4), "dtype", bad_dtypes),
 ]
 for recurrent in (nn.RNNCell, nn.LSTMCell, nn.GRUCell, nn.RNN, nn.LSTM, nn.GRU):
     good = dict(input_size=3, hidden_size=4)
@@ -699,10 +699,7 @@ for stack, layer_argument in ((nn.TransformerEncoder, "encoder_layer"), (nn.Tran
     good = {layer_argument: getattr(nn, stack.__name__ + "Layer")(8, 2, 12), "num_layers": 2}
     COURSE_LAYER_ARGUMENTS += [(stack, good, layer_argument, not_modules), (stack, good, "num_layers", bad_sizes),
                                (stack, good, "norm", not_modules.filter(lambda v: v is not None))]
-for layer, good, argument, values in COURSE_LAYER_ARGUMENTS:
-    CASES.append(case(f"{layer.__name__}({argument}=bad)", values,
-                      lambda w, bad, layer=layer, good=good, argument=argument: layer(**{**good, argument: bad}),
-                      ARG, named(layer.__name__)))
+CASES += constructor_cases(COURSE_LAYER_ARGUMENTS)
 CASES += [
     case("generate_square_subsequent_mask(bad size)",
          st.one_of(st.integers(max_value=-1), st.floats(), st.text(max_size=2), st.none(), st.booleans()),
