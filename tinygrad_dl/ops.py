@@ -22,7 +22,7 @@ _ndarray = np.ndarray
 def _saved_output(out):
     """A ufunc on a 0-d array returns a NumPy scalar; make it the 0-d array the output Tensor will hold,
     so create_graph recognises the saved output as the output (and differentiates through it)."""
-    return out if type(out) is np.ndarray else np.asarray(out)
+    return out if type(out) is _ndarray else np.asarray(out)
 
 
 def _zeros_then_add(grad, shape, index):
@@ -215,9 +215,7 @@ class Neg(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.exp(x)
-        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
-            out = np.asarray(out)
+        out = _saved_output(np.exp(x))
         ctx.saved_tensors = (out,)
         return out
 
@@ -254,9 +252,7 @@ class Log1p(Function):
 class Expm1(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.expm1(x)
-        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
-            out = np.asarray(out)
+        out = _saved_output(np.expm1(x))
         ctx.saved_tensors = (out,)
         return out
 
@@ -269,9 +265,7 @@ class Expm1(Function):
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.sqrt(x)
-        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
-            out = np.asarray(out)
+        out = _saved_output(np.sqrt(x))
         ctx.saved_tensors = (out,)
         return out
 
@@ -284,9 +278,7 @@ class Sqrt(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x)  # saturates to exactly +-1 without overflow
-        if type(out) is not _ndarray:  # a NumPy scalar from a 0-d input (see _saved_output)
-            out = np.asarray(out)
+        out = _saved_output(np.tanh(x))  # saturates to exactly +-1 without overflow
         ctx.saved_tensors = (out,)
         return out
 
