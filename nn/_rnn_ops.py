@@ -25,20 +25,11 @@ speed, ``LSTMSequenceOp`` adds the biases into the input projection and computes
 import numpy as np
 
 from tinygrad_dl import Function, Tensor, concatenate, grad as autograd_grad, stack
+from tinygrad_dl.generic import sigmoid as _sigmoid, tanh as _tanh  # on arrays and on Tensors
+
 
 # ----------------------------------------------------------------------------------------------------
 # helpers that work on ndarrays and on Tensors (the create_graph path hands backward Tensors)
-
-
-def _sigmoid(x):
-    if isinstance(x, Tensor):
-        return x.sigmoid()
-    with np.errstate(over="ignore"):  # exp(-x) overflows to inf for x < -709: the right limit 0
-        return 1 / (1 + np.exp(-x))
-
-
-def _tanh(x):
-    return x.tanh() if isinstance(x, Tensor) else np.tanh(x)
 
 
 def _concat(parts, axis):

@@ -17,17 +17,11 @@ It is one fused graph node (``MaskedBCEWithLogits``), written so ``create_graph=
 import numpy as np
 
 from tinygrad_dl import Function, Tensor
+from tinygrad_dl.generic import sigmoid as _sigmoid  # on arrays and on Tensors
 
 from .module import Module
 
 REDUCTIONS = ("mean", "batchmean", "sum", "none")
-
-
-def _sigmoid(z):
-    if isinstance(z, Tensor):
-        return z.sigmoid()
-    with np.errstate(over="ignore"):  # exp(-z) overflows to inf for z < -709, which gives the right 0
-        return 1 / (1 + np.exp(-z))
 
 
 class MaskedBCEWithLogits(Function):
