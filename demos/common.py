@@ -97,28 +97,6 @@ def train_shuffled_epoch(optimizer, batch_loss, count, batch_size, rng, descript
     return total / count
 
 
-def pyplot():
-    """matplotlib's pyplot on the file-only Agg backend (imported when a plot is drawn)."""
-    try:
-        import matplotlib
-    except ImportError as err:
-        raise ImportError('the plots need matplotlib: pip install "tinygrad_dl[plot]"') from err
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def save_figure(plt, fig, path):
-    """The end of every demo plot: tight layout, a PNG at ``path`` in ``tinygrad_dl.plot``'s resolution, the figure
-    closed (pyplot keeps open figures alive); returns ``path``."""
-    from tinygrad_dl.plot import DPI
-
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
-
-
 def log(message, quiet=False):
     """Print a line (through tqdm when it is installed, so a running progress bar is not torn apart)."""
     if quiet:

@@ -109,7 +109,9 @@ def run(n_train=400, unknown=0.3, epochs=60, hidden=HIDDEN_PER_TASK, seed=0, out
 
 def plot(results, path):
     """Per-task test accuracy, one group of bars per task."""
-    plt = common.pyplot()
+    from tinygrad_dl.plot import pyplot, save_figure
+
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     names = list(DIGIT_TASKS) + ["mean"]
     width = 0.8 / len(APPROACHES)
@@ -124,7 +126,7 @@ def plot(results, path):
     ax.set(ylabel="test accuracy", title=f"Four digit properties, {results['train size']} training images, "
                                          f"{100 * (1 - results['known labels']):.0f} % of labels unknown")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=8, frameon=False)
-    return common.save_figure(plt, fig, path)
+    return save_figure(fig, path)
 
 
 def results_rows(results):

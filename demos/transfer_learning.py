@@ -120,7 +120,9 @@ def run(shots=SHOTS, seeds=4, pretrain_epochs=20, steps=150, copies=9, hidden=HI
 def plot(results, path):
     """Mean accuracy on B's test digits against examples per class (log scale), one line per method,
     with the spread over seeds as error bars."""
-    plt = common.pyplot()
+    from tinygrad_dl.plot import pyplot, save_figure
+
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for method, marker, nudge in zip(METHODS, "os^", (0.95, 1.0, 1.05)):  # nudged apart so error bars show
         per_k = results["accuracy"][method]
@@ -136,7 +138,7 @@ def plot(results, path):
            ylabel=f"test accuracy on 5-9 (± sd over {len(next(iter(per_k.values())))} draws)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    return common.save_figure(plt, fig, path)
+    return save_figure(fig, path)
 
 
 def results_rows(results):

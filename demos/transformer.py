@@ -236,12 +236,14 @@ def compare_on_dates(epochs, m_train, m_test, seed=0, quiet=True):
 
 def plot_encoding(encoding, path):
     """The notebook's picture of the (1, 50, 512) encoding, as a 150-dpi PNG."""
-    plt = common.pyplot()
+    from tinygrad_dl.plot import pyplot, save_figure
+
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.6))
     image = ax.pcolormesh(encoding[0], cmap="RdBu", vmin=-1, vmax=1)
     ax.set(title="Sinusoidal positional encoding (1, 50, 512)", xlabel="encoding dimension d", ylabel="position")
     fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
-    return common.save_figure(plt, fig, path)
+    return save_figure(fig, path)
 
 
 def run(epochs=10, m_train=10000, m_test=1000, seed=0, quiet=True, out=None):

@@ -243,9 +243,9 @@ def write_outputs(folder, losses, dev_clip, recorded):
 def plot_detection(path, spectrogram_db, probabilities, labels=None, segments=(), title=""):
     """Two panels over the 10 s: the spectrogram in dB (as ``plt.specgram`` draws it) with the inserted words,
     and the model's output with the labels, the 0.5 threshold and the chimes."""
-    from tinygrad_dl.plot import PALETTE
+    from tinygrad_dl.plot import PALETTE, pyplot, save_figure
 
-    plt = common.pyplot()
+    plt = pyplot()
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     steps = spectrogram_db.shape[1] // 4 * 4  # 4 steps a pixel column: the figure is ~1,300 pixels wide anyway
@@ -271,7 +271,7 @@ def plot_detection(path, spectrogram_db, probabilities, labels=None, segments=()
     bottom.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=8, ncol=3, frameon=False)  # below
     for ax in (top, bottom):
         ax.spines[["top", "right"]].set_visible(False)
-    return common.save_figure(plt, fig, path)
+    return save_figure(fig, path)
 
 
 def load_chime():

@@ -69,3 +69,12 @@ def test_demo_cost_curves_have_one_point_per_100_iterations():
     assert sorted(circles["he"]["costs"]) == [0, 100, 200]
     assert regularization.RECORD_EVERY == 100
     assert regularization.AXIS_LIMITS == {"xlim": (-0.75, 0.40), "ylim": (-0.75, 0.65)}  # the notebook's zoom
+
+
+def test_your_own_figure_is_saved_like_the_library_s_and_closed(tmp_path):
+    plt = plot.pyplot()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [1, 0])
+    path = plot.save_figure(fig, tmp_path / "new" / "mine.png")  # folders are made
+    assert path == tmp_path / "new" / "mine.png" and png_size(path) == (600, 450, 150)
+    assert not plt.fignum_exists(fig.number)  # closed: pyplot keeps no reference

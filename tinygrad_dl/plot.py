@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["plot_costs", "plot_cost_histories", "plot_learning_curves", "plot_decision_boundary",
-           "plot_attention_map", "plot_images", "DPI", "PALETTE"]
+           "plot_attention_map", "plot_images", "pyplot", "save_figure", "DPI", "PALETTE"]
 
 DPI = 150
 # Okabe & Ito's colour-blind-safe palette: blue, vermillion, bluish green, orange, reddish purple, sky blue, ...
@@ -24,7 +24,8 @@ REGION_COLORS = ("#F6D3BF", "#C6DDF0")
 POINT_COLORS = ("#D55E00", "#0072B2")
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend, for a figure of your own (save it with ``save_figure``)."""
     try:
         import matplotlib
     except ImportError as err:
@@ -63,7 +64,7 @@ def plot_costs(curves, path, title, xlabel="iteration", ylabel="cost", log_y=Fal
 
     Writes a PNG and returns its path. ``log_y`` puts the costs on a logarithmic axis.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = _axes(plt, (6.4, 4.2))
     for (label, values), color in zip(curves.items(), _colors(len(curves))):
         steps, costs = _as_curve(values)
@@ -73,7 +74,7 @@ def plot_costs(curves, path, title, xlabel="iteration", ylabel="cost", log_y=Fal
         ax.set_yscale("log")
     if len(curves) > 1:
         ax.legend(frameon=False)
-    return _save(fig, plt, path)
+    return save_figure(fig, path)
 
 
 def plot_cost_histories(histories, path, title, xlabel="iteration"):
@@ -90,7 +91,7 @@ def plot_learning_curves(history, path, title="Learning curves", xlabel="epoch")
     metric is marked (the lowest for losses and errors, the highest otherwise). Returns the PNG's path.
     """
     panels = _panels(history)
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
     for ax, (metric, splits) in zip(axes[0], panels.items()):
@@ -109,7 +110,7 @@ def plot_learning_curves(history, path, title="Learning curves", xlabel="epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
         ax.legend(frameon=False)
     fig.suptitle(title)
-    return _save(fig, plt, path)
+    return save_figure(fig, path)
 
 
 def _panels(history):
@@ -140,7 +141,7 @@ def plot_decision_boundary(predict, X, Y, path, title, xlim=None, ylim=None, res
     ``xlim`` / ``ylim`` zoom in like the course's plots (the regularization notebook shows x in [-0.75, 0.40],
     y in [-0.75, 0.65], where overfitting shows); by default the data's range plus a margin.
     """
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.colors import ListedColormap
 
     pad = 0.5
@@ -160,13 +161,13 @@ def plot_decision_boundary(predict, X, Y, path, title, xlim=None, ylim=None, res
     ax.set(title=title, xlabel="x1", ylabel="x2", xlim=(x_min, x_max), ylim=(y_min, y_max))
     # below the axes: inside, the legend would hide points
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False, fontsize=8)
-    return _save(fig, plt, path)
+    return save_figure(fig, path)
 
 
 def plot_images(images, path, titles=None, title=None, size=3.5):
     """A row of images side by side: (H, W, 3) RGB or (H, W) grayscale arrays, uint8 (0..255) or floats
     (clipped to [0, 1]). ``titles``: one caption per image. Writes a PNG and returns its path."""
-    plt = _pyplot()
+    plt = pyplot()
     images = [np.asarray(image) for image in images]
     fig, axes = plt.subplots(1, len(images), figsize=(size * len(images) * 4 / 3, size), squeeze=False)
     for i, (ax, image) in enumerate(zip(axes[0], images)):
@@ -178,15 +179,17 @@ def plot_images(images, path, titles=None, title=None, size=3.5):
             ax.set_title(titles[i])
     if title:
         fig.suptitle(title)
-    return _save(fig, plt, path)
+    return save_figure(fig, path)
 
 
-def _save(fig, plt, path):
+def save_figure(fig, path):
+    """The end of every plot here: tight layout, a PNG at ``path`` (folders made) at ``DPI``, the figure closed
+    (pyplot keeps open figures alive); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    pyplot().close(fig)
     return path
 
 
@@ -197,7 +200,7 @@ def plot_attention_map(weights, input_labels, output_labels, path, title="Attent
     ``weights`` has shape (len(output_labels), n) with n >= len(input_labels) (extra input columns, e.g. padding,
     are cut off); a space token is drawn as an open box. ``normalize_rows`` divides each row by its maximum, as the course's NMT notebook does.
     """
-    plt = _pyplot()
+    plt = pyplot()
     weights = np.asarray(weights, dtype=np.float64)[:len(output_labels), :len(input_labels)]
     if normalize_rows:
         weights = weights / np.maximum(weights.max(axis=1, keepdims=True), 1e-12)
@@ -208,4 +211,4 @@ def plot_attention_map(weights, input_labels, output_labels, path, title="Attent
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     colorbar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
     colorbar.set_label("attention weight" + (" / row max" if normalize_rows else ""))
-    return _save(fig, plt, path)
+    return save_figure(fig, path)

@@ -60,17 +60,9 @@ def learning_curve(fit, X, y, X_dev, y_dev, sizes, error=classification_error, s
 
 def plot_learning_curve(curve, path, human=None, title="Learning curve"):
     """Training and dev error against training-set size (log-scaled x axis), as a PNG; returns the path."""
-    try:
-        import matplotlib
-    except ImportError as err:
-        raise ImportError('plot_learning_curve needs matplotlib: pip install matplotlib (or "tinygrad_dl[plot]")') \
-            from err
-    matplotlib.use("Agg")  # files only: works without a screen
-    from pathlib import Path
+    from tinygrad_dl.plot import pyplot, save_figure
 
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = pyplot().subplots(figsize=(6, 4))
     ax.plot(curve.sizes, curve.train_errors, "o-", label="training error", clip_on=False)
     ax.plot(curve.sizes, curve.dev_errors, "s-", label="dev error", clip_on=False)
     if human is not None:
@@ -82,9 +74,4 @@ def plot_learning_curve(curve, path, human=None, title="Learning curve"):
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
