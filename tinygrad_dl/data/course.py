@@ -283,9 +283,16 @@ def load_digits_dataset(test_fraction=0.2, seed=0):
     digits = load_digits()
     X = digits.data.astype(np.float64) / 16.0
     y = digits.target.astype(np.int64)
+    test = _stratified_test_mask(y, test_fraction, seed)
+    return X[~test].T, y[~test], X[test].T, y[test]
+
+
+def _stratified_test_mask(y, test_fraction, seed):
+    """True for the held-out examples: round(test_fraction * class size) of each class's examples, permuted by
+    a private ``np.random.RandomState(seed)`` (the global generator is left alone)."""
     rng = np.random.RandomState(seed)
     test = np.zeros(len(y), dtype=bool)
-    for c in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == c))
-        test[idx[: int(round(test_fraction * len(idx)))]] = True
-    return X[~test].T, y[~test], X[test].T, y[test]
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        test[members[:int(round(test_fraction * len(members)))]] = True
+    return test

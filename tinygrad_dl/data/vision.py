@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .course import _data_file, _load_image_split, load_digits_dataset, load_signs_dataset
+from .course import _data_file, _load_image_split, _stratified_test_mask, load_digits_dataset, load_signs_dataset
 
 __all__ = ["to_nchw", "load_signs_images", "load_happy_dataset", "load_happy_images", "load_style_images",
            "load_digit_images", "stratified_folds", "stratified_split"]
@@ -113,9 +113,5 @@ def stratified_split(y, test_fraction=0.25, seed=0):
     y = np.asarray(y)
     if not 0 < test_fraction < 1:
         raise ValueError(f"stratified_split: test_fraction must be in (0, 1), got {test_fraction!r}")
-    rng = np.random.RandomState(seed)
-    test = np.zeros(len(y), dtype=bool)
-    for label in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == label))
-        test[members[:int(round(test_fraction * len(members)))]] = True
+    test = _stratified_test_mask(y, test_fraction, seed)
     return np.flatnonzero(~test), np.flatnonzero(test)
