@@ -30,10 +30,17 @@ def _per_sample_grad(grad, reduction, count, kept_shape):
     return grad
 
 
-try:  # np.einsum without its dispatch layers (3 us of Python on a 5 us call): the very function it ends in
-    from numpy._core.multiarray import c_einsum as _einsum
-except ImportError:  # (a NumPy without that module: the public function, same result)
-    _einsum = np.einsum
+_ONES = {}  # dtype -> the read-only vector of ones _ones made last
+
+
+def _ones(count, dtype):
+    """A read-only vector of ``count`` ones (the one made last for this dtype is reused: batches repeat a size)."""
+    ones = _ONES.get(dtype)
+    if ones is None or ones.shape[0] != count:
+        ones = np.ones(count, dtype)
+        ones.flags.writeable = False
+        _ONES[dtype] = ones
+    return ones
 
 
 def _reduce(losses, reduction):
@@ -89,14 +96,11 @@ class Linear(Function):
         if need_w:
             grad_w = grad_2d.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
         if need_b:
-            # the column sums of grad_2d, bit for bit: NumPy adds the rows one after the other when they lie
-            # along memory (C order), a slow reduction for many short rows (a (400, 4) gradient takes longer
-            # than the matmuls around it); np.einsum adds them in the same order three times as fast. A single
-            # column, or columns along memory, are summed pairwise by sum(): those keep it.
-            if type(grad_2d) is np.ndarray and grad_2d.shape[0] >= 64 and grad_2d.shape[1] > 1 and \
-                    0 < grad_2d.strides[1] <= grad_2d.strides[0]:
-                grad_b = _einsum("ij->j", grad_2d)
-            else:
+            # the column sums of grad_2d as ones @ grad_2d, one BLAS matrix-vector product: NumPy's sum(axis=0)
+            # adds many short rows one after the other (a (400, 4) gradient took longer than the matmuls around it)
+            if type(grad_2d) is np.ndarray:
+                grad_b = _ones(grad_2d.shape[0], grad_2d.dtype) @ grad_2d
+            else:  # a Tensor (create_graph): a recorded sum
                 grad_b = grad_2d.sum(axis=0)
         return grad_x, grad_w, grad_b
 
@@ -456,10 +460,11 @@ class BinaryCrossEntropyWithLogits(Function):
         if pos_weight is None:  # log(1 + e^z) - z y = max(z, 0) - z y + log(1 + e^-|z|), never overflowing
             losses = np.maximum(z, 0) - z * y
             if z.ndim:
-                softplus = np.abs(z)  # log(1 + e^-|z|), in one fresh array
-                np.negative(softplus, out=softplus)
-                np.exp(softplus, out=softplus)
-                losses += np.log1p(softplus, out=softplus)
+                exp_neg_abs = np.abs(z)  # e^-|z|, in one fresh array, kept: backward's sigmoid needs no exp again
+                np.negative(exp_neg_abs, out=exp_neg_abs)
+                np.exp(exp_neg_abs, out=exp_neg_abs)
+                losses += np.log1p(exp_neg_abs)
+                ctx.exp_neg_abs = exp_neg_abs
             else:
                 losses += np.log1p(np.exp(-np.abs(z)))
         else:
@@ -473,8 +478,13 @@ class BinaryCrossEntropyWithLogits(Function):
         need_z, need_y = ctx.needs_input_grad[:2]
         if ctx.reduction == "mean" and ctx.weight is None and ctx.pos_weight is None and need_z and not need_y and \
                 type(z) is np.ndarray and z.ndim:
-            # the usual case (a training step): (sigmoid(z) - y) * grad / count, in the sigmoid's own fresh array
-            grad_z = _sigmoid(z)
+            # the usual case (a training step): (sigmoid(z) - y) * grad / count, in one fresh array. With e = e^-|z|
+            # from forward, sigmoid(z) is 1 / (1 + e) where z >= 0 (the course's formula, bit for bit) and e / (1 + e)
+            # where z < 0: no exp again, and nothing can overflow
+            e = ctx.exp_neg_abs
+            grad_z = e + 1
+            np.reciprocal(grad_z, out=grad_z)
+            np.multiply(grad_z, e, out=grad_z, where=z < 0)
             grad_z -= y
             grad_z *= grad * (1.0 / ctx.count)
             return grad_z, None

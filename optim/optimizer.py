@@ -144,7 +144,7 @@ class Optimizer:
         for group in self.param_groups:
             if set_to_none:  # the usual case, once per training step: no helper call per parameter
                 for param in group["params"]:
-                    param.grad = None
+                    param._grad = None  # (what the .grad setter does with None, without its checks)
             else:
                 for param in group["params"]:
                     _reset_grad(param, set_to_none)

@@ -10,6 +10,8 @@ import functools
 
 import numpy as np
 
+from tinygrad_dl.autograd import note_inplace_writes
+
 from .optimizer import Optimizer, check_number
 
 
@@ -87,11 +89,16 @@ class SGD(Optimizer):
     def _update_all(self, work):
         if type(self).update_parameter is not SGD.update_parameter:  # a subclass changed the update: use it
             return super()._update_all(work)
+        written = []
         for param, grad, group in work:
             if group["momentum"] or group["weight_decay"]:
                 self.update_parameter(param, grad, self.state[param], group)
-            else:  # plain gradient descent, the course's W = W - lr * dW, without a call per parameter
-                param.sub_(group["lr"] * grad)
+            else:  # plain gradient descent, the course's W = W - lr * dW, straight on the array: step() has
+                data = param.data  # checked the gradient's shape and dtype, so what sub_ checks again holds
+                data -= group["lr"] * grad
+                param._version += 1
+                written.append(data)
+        note_inplace_writes(written)  # what sub_ tells the engine, for all the parameters at once
 
     def update_parameter(self, param, grad, state, group):
         if group["weight_decay"]:

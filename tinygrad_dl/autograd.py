@@ -6,6 +6,7 @@ op produces points at it through ``Tensor.grad_fn``. Nodes hold their inputs, ne
 weak reference), so a graph has no reference cycles and dies with its last tensor.
 """
 import contextlib
+import heapq
 import itertools
 import threading
 import weakref
@@ -303,6 +304,7 @@ def _output(cls, ctx, out, parents, inputs, arrays):
 
 
 _node_counter = itertools.count()
+_push, _pop = heapq.heappush, heapq.heappop
 _new, _ndarray, _weak_reference = object.__new__, np.ndarray, weakref.ref  # module-level names: one lookup fewer
 _SCALARS = frozenset((float, int, bool))  # the common non-Tensor operands, checked by one set lookup
 _PASS_THROUGH = (np.ndarray, int, float, bool, np.generic)  # handed to forward as they are (Python scalars stay weak)
@@ -408,6 +410,21 @@ def note_inplace_write(array):
         _writes[key] = [_weak_reference(root, lambda _, key=key: _forget_write(key)), stamp]
     else:
         entry[1] = stamp
+    _last_write = stamp
+
+
+def note_inplace_writes(arrays):
+    """``note_inplace_write`` for several arrays changed together (an optimizer step): one stamp for all."""
+    global _last_write
+    stamp = next(_node_counter)
+    for array in arrays:
+        root = array if array.base is None else _root_array(array)
+        key = id(root)
+        entry = _writes.get(key)
+        if entry is None or entry[0]() is not root:
+            _writes[key] = [_weak_reference(root, lambda _, key=key: _forget_write(key)), stamp]
+        else:
+            entry[1] = stamp
     _last_write = stamp
 
 
@@ -632,7 +649,8 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
     """Backpropagate from ``roots`` (a Tensor or a list) seeded with ``grads``.
 
     With ``inputs`` (a list of tensors), return their gradients instead of accumulating into ``.grad``.
-    ``on_step(step, node, grad_of_output, input_grads)`` is called for every node visited (used by viz).
+    ``on_step(step, node, grad_of_output, input_grads)`` is called for every node visited, ``step`` counting from
+    0 (used by viz).
     """
     if isinstance(roots, Tensor):
         roots, grads = (roots,), (grads,)
@@ -642,6 +660,10 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
         retain_graph = True
     pending = {}  # node -> accumulated gradient of its output
     leaf_grads = {}  # leaf Tensor -> [accumulated gradient, True when the engine allocated that array]
+    # The nodes waiting for their turn, as (-creation number, node): the newest pops first, the order of
+    # backward_order(roots) (every consumer of a node is newer, so it has been visited when the node pops). A
+    # node enters when it receives its first gradient, so finding the nodes costs no separate walk of the graph.
+    heap = []
     for root, grad in zip(roots, grads):
         if grad is None and type(root) is Tensor and root.grad_fn is not None and not create_graph and \
                 root.data.ndim == 0:
@@ -651,24 +673,26 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
         node = root.grad_fn
         if node is None:
             _accumulate_leaf(root, seed, leaf_grads)
+        elif node in pending:
+            pending[node] = _add_grads(pending[node], seed)
         else:
-            pending[node] = seed if node not in pending else _add_grads(pending[node], seed)
-    nodes = backward_order(roots)
-    # Only when something was written in place after the oldest node was made can a saved value be stale.
-    written_since = nodes[-1].sequence_number < _last_write if nodes else False
+            pending[node] = seed
+            _push(heap, (-node.sequence_number, node))
     # Everything beyond "call backward, route the gradients" costs one test per node when unused.
     hooks = _Hooks(create_graph, inputs, on_step) if (
-        written_since or create_graph or inputs is not None or on_step is not None or _anomaly_enabled) else None
+        create_graph or inputs is not None or on_step is not None or _anomaly_enabled) else None
     owned = set()  # nodes whose pending buffer the engine allocated (safe to add into in place)
     was_enabled = _grad_mode.enabled
     _grad_mode.enabled = create_graph  # the backward pass is recorded only for create_graph
+    step = 0
     try:
-        for step, node in enumerate(nodes):
-            grad = pending.pop(node, None)
-            if grad is None:
-                continue
+        while heap:
+            node = _pop(heap)[1]
+            grad = pending.pop(node)
             if node.saved_tensors is None:
                 raise _freed_error(node)
+            if node.sequence_number < _last_write:  # something was written in place after this node was made
+                _check_saved_values(node)
             if hooks is None:
                 if node._retains_output_grad:
                     _deliver_output_grad(node, grad, None)
@@ -677,6 +701,7 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                     input_grads = (input_grads,)  # a one-input op may return its gradient bare
             else:
                 input_grads = hooks.backward(step, node, grad)
+                step += 1
             parents = node.parents
             if len(input_grads) != len(parents):
                 raise _gradient_count_error(node, input_grads)
@@ -687,7 +712,7 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                 # fast path: a gradient that already has the input's shape and dtype needs no fitting
                 if type(input_grad) is not _ndarray or input_grad.shape != data.shape or input_grad.dtype is not data.dtype:
                     if type(input_grad) is SliceGrad:
-                        _route_slice(input_grad, parent, pending, owned, leaf_grads)
+                        _route_slice(input_grad, parent, pending, owned, leaf_grads, heap)
                         continue
                     input_grad = _fit_grad(input_grad, parent, node, input_grads)
                 parent_node = parent.grad_fn
@@ -703,6 +728,7 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                 current = pending.get(parent_node)
                 if current is None:
                     pending[parent_node] = input_grad  # not ours: it may be a view or another op's array
+                    _push(heap, (-parent_node.sequence_number, parent_node))
                 elif parent_node in owned:
                     current += input_grad  # our own buffer (an ndarray, never a NumPy scalar): add in place
                 else:
@@ -720,8 +746,8 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
 
 
 class _Hooks:
-    """What a backward pass does beyond the plain loop, when any of it is asked for: stale-value checks,
-    grad(inputs=...) captures, anomaly checks, create_graph and the viz trace (``on_step``)."""
+    """What a backward pass does beyond the plain loop, when any of it is asked for: grad(inputs=...) captures,
+    anomaly checks, create_graph and the viz trace (``on_step``)."""
 
     __slots__ = ("create_graph", "inputs", "captured", "on_step")
 
@@ -730,8 +756,6 @@ class _Hooks:
         self.captured = None if inputs is None else {id(t): None for t in inputs}  # id(tensor) -> its gradient
 
     def backward(self, step, node, grad):
-        if node.sequence_number < _last_write:
-            _check_saved_values(node)
         if self.captured is not None or node._retains_output_grad:
             _deliver_output_grad(node, grad, self.captured)
         if _anomaly_enabled:
@@ -768,8 +792,9 @@ def _gradient_count_error(node, input_grads):
     return RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients for {len(node.parents)} inputs")
 
 
-def _route_slice(piece, parent, pending, owned, leaf_grads):
-    """Add a slice's gradient into the accumulated gradient of ``parent`` (allocated, zero, on first use)."""
+def _route_slice(piece, parent, pending, owned, leaf_grads, heap):
+    """Add a slice's gradient into the accumulated gradient of ``parent`` (allocated, zero, on first use, when
+    the node that made ``parent`` joins the ``heap`` of run_backward)."""
     node = parent.grad_fn
     if node is None:
         entry = leaf_grads.get(parent)
@@ -783,6 +808,7 @@ def _route_slice(piece, parent, pending, owned, leaf_grads):
     current = pending.get(node)
     if current is None:
         pending[node] = piece.dense()
+        _push(heap, (-node.sequence_number, node))
     elif node in owned:
         piece.add_to(current)
     else:
