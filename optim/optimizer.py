@@ -153,9 +153,9 @@ class Optimizer:
         """Update every parameter that has a gradient (parameters whose .grad is None are skipped).
 
         Every gradient and hyperparameter is checked before the first parameter changes, so a step that
-        fails leaves parameters and state as they were. Each update is an in-place Tensor method under
-        ``no_grad``, so it bumps the parameter's version (a graph that saved the old value refuses to
-        backward). ``closure``, if given, is called first (with gradient recording on) and its result
+        fails leaves parameters and state as they were. Each update is in place under ``no_grad`` and bumps
+        the parameter's version (a graph that saved the old value refuses to backward): an in-place Tensor
+        method, or for plain SGD ``p.data -= lr * g`` with the bump and the engine's note made alongside. ``closure``, if given, is called first (with gradient recording on) and its result
         returned, like PyTorch's ``step(closure)``.
         """
         loss = None
@@ -168,22 +168,22 @@ class Optimizer:
         work = []  # validate every gradient, then update
         for group in groups:
             for param in group["params"]:
-                grad = param.grad
-                if grad is None:
-                    continue
-                grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
-                if grad.shape != param.data.shape or grad.dtype.kind != "f":
-                    self._reject_gradient(param, grad)
-                work.append((param, grad, group))
-        with _NO_GRAD:
-            self._update_all(work)
+                grad = param._grad  # None or a Tensor (the .grad setter turns arrays into Tensors)
+                if grad is not None:
+                    grad = grad.data
+                    if grad.shape != param.data.shape or grad.dtype.kind != "f":
+                        self._reject_gradient(param, grad)
+                    work.append((param, grad, group))
+        self._update_all(work)
         return loss
 
     def _update_all(self, work):
-        """Call ``update_parameter`` for every (param, grad, group) in ``work`` (SGD takes a shortcut here)."""
+        """Call ``update_parameter`` under ``no_grad`` for every (param, grad, group) in ``work`` (SGD takes a
+        shortcut here)."""
         state, update = self.state, self.update_parameter
-        for param, grad, group in work:
-            update(param, grad, state[param], group)
+        with _NO_GRAD:
+            for param, grad, group in work:
+                update(param, grad, state[param], group)
 
     def _reject_gradient(self, param, grad):
         position = next(i for i, p in enumerate(self._all_params()) if p is param)

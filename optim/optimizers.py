@@ -12,7 +12,7 @@ import numpy as np
 
 from tinygrad_dl.autograd import note_inplace_writes
 
-from .optimizer import Optimizer, check_number
+from .optimizer import _NO_GRAD, Optimizer, check_number
 
 
 @functools.lru_cache(maxsize=64)
@@ -92,7 +92,8 @@ class SGD(Optimizer):
         written = []
         for param, grad, group in work:
             if group["momentum"] or group["weight_decay"]:
-                self.update_parameter(param, grad, self.state[param], group)
+                with _NO_GRAD:
+                    self.update_parameter(param, grad, self.state[param], group)
             else:  # plain gradient descent, the course's W = W - lr * dW, straight on the array: step() has
                 data = param.data  # checked the gradient's shape and dtype, so what sub_ checks again holds
                 data -= group["lr"] * grad

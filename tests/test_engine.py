@@ -112,6 +112,41 @@ def test_backward_order_puts_every_node_after_its_consumers():
     assert order[0].name == "Sum" and len(order) == len(set(order)) == 6
 
 
+class _Logged(Function):
+    """Identity that logs its backward calls; ``drop=True`` sends no gradient back."""
+
+    calls = []
+
+    @staticmethod
+    def forward(ctx, x, tag, drop=False):
+        ctx.tag, ctx.drop = tag, drop
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        _Logged.calls.append(ctx.tag)
+        return None if ctx.drop else grad
+
+
+def test_backward_visits_in_backward_order_and_skips_nodes_that_get_no_gradient():
+    """The engine finds its nodes as gradients reach them (a heap by creation number): a node runs once, after
+    every consumer, even when the consumer that reaches it first is the newest; a node no gradient reaches
+    (behind a consumer that returns None) is never called."""
+    _Logged.calls = []
+    x = leaf([1.0, 2.0])
+    shared = _Logged.apply(x * 2, tag="shared")  # consumed by two branches made in different orders
+    dead = _Logged.apply(x * 3, tag="dead")
+    cut = _Logged.apply(dead, tag="cut", drop=True)
+    late = _Logged.apply(shared, tag="late")
+    early = _Logged.apply(shared * 5, tag="early")
+    total = (early + late + cut).sum()
+    expected = [node for node in backward_order(total) if node.name == "_Logged"]
+    total.backward()
+    assert _Logged.calls == ["early", "late", "cut", "shared"]  # "dead" got no gradient: never called
+    assert [node.tag for node in expected] == ["early", "late", "cut", "dead", "shared"]
+    np.testing.assert_array_equal(x.grad.data, [12.0, 12.0])  # 2 * (5 + 1) through "shared" only
+
+
 # ----------------------------------------------------------------------------------------------------
 # Accumulation: reuse, diamonds, repeated backward calls
 
