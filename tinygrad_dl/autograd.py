@@ -6,7 +6,6 @@ op produces points at it through ``Tensor.grad_fn``. Nodes hold their inputs, ne
 weak reference), so a graph has no reference cycles and dies with its last tensor.
 """
 import contextlib
-import heapq
 import itertools
 import threading
 import weakref
@@ -304,7 +303,6 @@ def _output(cls, ctx, out, parents, inputs, arrays):
 
 
 _node_counter = itertools.count()
-_push, _pop = heapq.heappush, heapq.heappop
 _new, _ndarray, _weak_reference = object.__new__, np.ndarray, weakref.ref  # module-level names: one lookup fewer
 _SCALARS = frozenset((float, int, bool))  # the common non-Tensor operands, checked by one set lookup
 _PASS_THROUGH = (np.ndarray, int, float, bool, np.generic)  # handed to forward as they are (Python scalars stay weak)
@@ -649,8 +647,7 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
     """Backpropagate from ``roots`` (a Tensor or a list) seeded with ``grads``.
 
     With ``inputs`` (a list of tensors), return their gradients instead of accumulating into ``.grad``.
-    ``on_step(step, node, grad_of_output, input_grads)`` is called for every node visited, ``step`` counting from
-    0 (used by viz).
+    ``on_step(step, node, grad_of_output, input_grads)`` is called for every node visited (used by viz).
     """
     if isinstance(roots, Tensor):
         roots, grads = (roots,), (grads,)
@@ -660,10 +657,6 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
         retain_graph = True
     pending = {}  # node -> accumulated gradient of its output
     leaf_grads = {}  # leaf Tensor -> [accumulated gradient, True when the engine allocated that array]
-    # The nodes waiting for their turn, as (-creation number, node): the newest pops first, the order of
-    # backward_order(roots) (every consumer of a node is newer, so it has been visited when the node pops). A
-    # node enters when it receives its first gradient, so finding the nodes costs no separate walk of the graph.
-    heap = []
     for root, grad in zip(roots, grads):
         if grad is None and type(root) is Tensor and root.grad_fn is not None and not create_graph and \
                 root.data.ndim == 0:
@@ -673,26 +666,24 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
         node = root.grad_fn
         if node is None:
             _accumulate_leaf(root, seed, leaf_grads)
-        elif node in pending:
-            pending[node] = _add_grads(pending[node], seed)
         else:
-            pending[node] = seed
-            _push(heap, (-node.sequence_number, node))
+            pending[node] = seed if node not in pending else _add_grads(pending[node], seed)
+    nodes = backward_order(roots)
+    # Only when something was written in place after the oldest node was made can a saved value be stale.
+    written_since = nodes[-1].sequence_number < _last_write if nodes else False
     # Everything beyond "call backward, route the gradients" costs one test per node when unused.
     hooks = _Hooks(create_graph, inputs, on_step) if (
-        create_graph or inputs is not None or on_step is not None or _anomaly_enabled) else None
+        written_since or create_graph or inputs is not None or on_step is not None or _anomaly_enabled) else None
     owned = set()  # nodes whose pending buffer the engine allocated (safe to add into in place)
     was_enabled = _grad_mode.enabled
     _grad_mode.enabled = create_graph  # the backward pass is recorded only for create_graph
-    step = 0
     try:
-        while heap:
-            node = _pop(heap)[1]
-            grad = pending.pop(node)
+        for step, node in enumerate(nodes):
+            grad = pending.pop(node, None)
+            if grad is None:
+                continue
             if node.saved_tensors is None:
                 raise _freed_error(node)
-            if node.sequence_number < _last_write:  # something was written in place after this node was made
-                _check_saved_values(node)
             if hooks is None:
                 if node._retains_output_grad:
                     _deliver_output_grad(node, grad, None)
@@ -701,7 +692,6 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                     input_grads = (input_grads,)  # a one-input op may return its gradient bare
             else:
                 input_grads = hooks.backward(step, node, grad)
-                step += 1
             parents = node.parents
             if len(input_grads) != len(parents):
                 raise _gradient_count_error(node, input_grads)
@@ -712,7 +702,7 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                 # fast path: a gradient that already has the input's shape and dtype needs no fitting
                 if type(input_grad) is not _ndarray or input_grad.shape != data.shape or input_grad.dtype is not data.dtype:
                     if type(input_grad) is SliceGrad:
-                        _route_slice(input_grad, parent, pending, owned, leaf_grads, heap)
+                        _route_slice(input_grad, parent, pending, owned, leaf_grads)
                         continue
                     input_grad = _fit_grad(input_grad, parent, node, input_grads)
                 parent_node = parent.grad_fn
@@ -728,7 +718,6 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                 current = pending.get(parent_node)
                 if current is None:
                     pending[parent_node] = input_grad  # not ours: it may be a view or another op's array
-                    _push(heap, (-parent_node.sequence_number, parent_node))
                 elif parent_node in owned:
                     current += input_grad  # our own buffer (an ndarray, never a NumPy scalar): add in place
                 else:
@@ -746,8 +735,8 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
 
 
 class _Hooks:
-    """What a backward pass does beyond the plain loop, when any of it is asked for: grad(inputs=...) captures,
-    anomaly checks, create_graph and the viz trace (``on_step``)."""
+    """What a backward pass does beyond the plain loop, when any of it is asked for: stale-value checks,
+    grad(inputs=...) captures, anomaly checks, create_graph and the viz trace (``on_step``)."""
 
     __slots__ = ("create_graph", "inputs", "captured", "on_step")
 
@@ -756,6 +745,8 @@ class _Hooks:
         self.captured = None if inputs is None else {id(t): None for t in inputs}  # id(tensor) -> its gradient
 
     def backward(self, step, node, grad):
+        if node.sequence_number < _last_write:
+            _check_saved_values(node)
         if self.captured is not None or node._retains_output_grad:
             _deliver_output_grad(node, grad, self.captured)
         if _anomaly_enabled:
@@ -792,9 +783,8 @@ def _gradient_count_error(node, input_grads):
     return RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients for {len(node.parents)} inputs")
 
 
-def _route_slice(piece, parent, pending, owned, leaf_grads, heap):
-    """Add a slice's gradient into the accumulated gradient of ``parent`` (allocated, zero, on first use, when
-    the node that made ``parent`` joins the ``heap`` of run_backward)."""
+def _route_slice(piece, parent, pending, owned, leaf_grads):
+    """Add a slice's gradient into the accumulated gradient of ``parent`` (allocated, zero, on first use)."""
     node = parent.grad_fn
     if node is None:
         entry = leaf_grads.get(parent)
@@ -808,7 +798,6 @@ def _route_slice(piece, parent, pending, owned, leaf_grads, heap):
     current = pending.get(node)
     if current is None:
         pending[node] = piece.dense()
-        _push(heap, (-node.sequence_number, node))
     elif node in owned:
         piece.add_to(current)
     else:
