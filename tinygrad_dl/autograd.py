@@ -399,16 +399,7 @@ def note_inplace_write(array):
 
     Stamps share the node counter, so a node made before the write has a smaller sequence number: a
     backward pass then refuses to use a value that node saved from the same memory."""
-    global _last_write
-    root = array if array.base is None else _root_array(array)
-    stamp = next(_node_counter)
-    key = id(root)
-    entry = _writes.get(key)
-    if entry is None or entry[0]() is not root:
-        _writes[key] = [_weak_reference(root, lambda _, key=key: _forget_write(key)), stamp]
-    else:
-        entry[1] = stamp
-    _last_write = stamp
+    note_inplace_writes((array,))
 
 
 def note_inplace_writes(arrays):
