@@ -152,11 +152,12 @@ class Optimizer:
     def step(self, closure=None):
         """Update every parameter that has a gradient (parameters whose .grad is None are skipped).
 
-        Every gradient and hyperparameter is checked before the first parameter changes, so a step that
-        fails leaves parameters and state as they were. Each update is in place under ``no_grad`` and bumps
-        the parameter's version (a graph that saved the old value refuses to backward): an in-place Tensor
-        method, or for plain SGD ``p.data -= lr * g`` with the bump and the engine's note made alongside. ``closure``, if given, is called first (with gradient recording on) and its result
-        returned, like PyTorch's ``step(closure)``.
+        Every gradient, every parameter's data and every hyperparameter is checked before the first parameter
+        changes, so a step that fails leaves parameters and state as they were. Each update is in place under
+        ``no_grad`` and bumps the parameter's version (a graph that saved the old value refuses to backward): an
+        in-place Tensor method, or for plain SGD ``p.data -= lr * g`` with the bump and the engine's note made
+        alongside. ``closure``, if given, is called first (with gradient recording on) and its result returned,
+        like PyTorch's ``step(closure)``.
         """
         loss = None
         if closure is not None:
@@ -170,8 +171,9 @@ class Optimizer:
             for param in group["params"]:
                 grad = param._grad  # None or a Tensor (the .grad setter turns arrays into Tensors)
                 if grad is not None:
-                    grad = grad.data
-                    if grad.shape != param.data.shape or grad.dtype.kind != "f":
+                    grad, data = grad.data, param.data  # (data may have been replaced since the constructor checked it)
+                    if grad.shape != data.shape or grad.dtype.kind != "f" or data.dtype.kind != "f" or \
+                            not data.flags.writeable:
                         self._reject_gradient(param, grad)
                     work.append((param, grad, group))
         self._update_all(work)
@@ -187,7 +189,15 @@ class Optimizer:
 
     def _reject_gradient(self, param, grad):
         position = next(i for i, p in enumerate(self._all_params()) if p is param)
-        described = (f"{self._name}.step: parameter #{position} (shape {param.data.shape}, dtype {param.data.dtype}) "
+        data = param.data
+        where = f"{self._name}.step: the data of parameter #{position} (shape {data.shape}"
+        if data.dtype.kind != "f":
+            raise TypeError(f"{where}) was replaced by an array of dtype {data.dtype}, which cannot hold an update "
+                            "(nothing was updated)")
+        if not data.flags.writeable:
+            raise ValueError(f"{where}, dtype {data.dtype}) is read-only, so it cannot be updated in place "
+                             "(nothing was updated); give the tensor a writable copy (np.array(data))")
+        described = (f"{self._name}.step: parameter #{position} (shape {data.shape}, dtype {data.dtype}) "
                      f"has a gradient of shape {grad.shape} and dtype {grad.dtype}")
         if grad.shape != param.data.shape:
             raise ValueError(f"{described}; the shapes must be equal (nothing was updated)")

@@ -663,6 +663,33 @@ def test_every_step_bumps_the_version_of_the_parameters_it_changes(make):
     assert all(p.data is d for p, d in zip(params, data))  # in place: the same arrays
 
 
+@pytest.mark.parametrize("name", ["SGD", "SGD-momentum", "Adam"])
+@pytest.mark.parametrize("replacement", ["read-only", "integer"])
+def test_data_replaced_after_construction_fails_the_step_before_any_update(name, replacement):
+    """The constructor checks each parameter's data; .data can be swapped later (the escape hatch), so step()
+    checks it again with the gradients: a last parameter that cannot take an update leaves every other one as it
+    was, with a message naming the optimizer and the parameter."""
+    params = make_params()
+    optimizer = {"SGD": lambda: optim.SGD(params, lr=0.1),
+                 "SGD-momentum": lambda: optim.SGD(params, lr=0.1, momentum=0.9),
+                 "Adam": lambda: optim.Adam(params, lr=0.1)}[name]()
+    for p in params:
+        p.grad = Tensor(np.ones(p.shape))
+    if replacement == "read-only":
+        frozen = params[3].data.copy()
+        frozen.flags.writeable = False
+        params[3].data = frozen
+        error, message = ValueError, r"the data of parameter #3 \(shape \(3, 1\), dtype float64\) is read-only"
+    else:
+        params[3].data = np.ones((3, 1), dtype=np.int64)
+        error, message = TypeError, r"the data of parameter #3 \(shape \(3, 1\)\) was replaced by an array of dtype int64"
+    before = copies(params)
+    with pytest.raises(error, match=rf"{optimizer._name}.step: {message}.*nothing was updated"):
+        optimizer.step()
+    assert all(np.array_equal(p.data, b) for p, b in zip(params, before))
+    assert all(not v for v in optimizer.state.values())
+
+
 def test_a_failed_step_updates_no_parameter_and_no_state():
     params = make_params()
     optimizer = optim.Adam(params, lr=0.1)
