@@ -199,7 +199,7 @@ class Optimizer:
                              "(nothing was updated); give the tensor a writable copy (np.array(data))")
         described = (f"{self._name}.step: parameter #{position} (shape {data.shape}, dtype {data.dtype}) "
                      f"has a gradient of shape {grad.shape} and dtype {grad.dtype}")
-        if grad.shape != param.data.shape:
+        if grad.shape != data.shape:
             raise ValueError(f"{described}; the shapes must be equal (nothing was updated)")
         raise TypeError(f"{described}; a gradient must be floating-point (nothing was updated)")
 

@@ -129,9 +129,9 @@ class _Logged(Function):
 
 
 def test_backward_visits_in_backward_order_and_skips_nodes_that_get_no_gradient():
-    """The engine finds its nodes as gradients reach them (a heap by creation number): a node runs once, after
-    every consumer, even when the consumer that reaches it first is the newest; a node no gradient reaches
-    (behind a consumer that returns None) is never called."""
+    """The engine visits the nodes newest first (backward_order): a node runs once, after every consumer, even
+    when its consumers were made in different branches; a node no gradient reaches (behind a consumer that
+    returns None) is never called."""
     _Logged.calls = []
     x = leaf([1.0, 2.0])
     shared = _Logged.apply(x * 2, tag="shared")  # consumed by two branches made in different orders
