@@ -1,7 +1,7 @@
 """Convolutional networks: tinygrad_dl against PyTorch on the CPU.
 
     python benchmarks/bench_cnn.py [--steps 30] [--rounds 7] [--threads 1] [--resnet-batch 8] [--skip-resnet]
-                                   [--malloc-tuned]
+                                   [--malloc shipped|tuned|default]
 
 Run it with a Python that has torch for the comparison (torch is not a dependency of tinygrad_dl; without
 it only our times are printed). Two workloads:
@@ -16,10 +16,14 @@ it only our times are printed). Two workloads:
 Every measurement runs in a fresh process holding one engine only (the torch process never imports
 tinygrad_dl, and ours never imports torch), and the small CNN's processes alternate round by round, so
 machine load hits both alike; the table reports the median over rounds and the range of the per-round
-ratios. ``--threads`` sets the BLAS / torch intra-op threads (default 1). ``--malloc-tuned`` makes glibc
-keep freed memory (mallopt M_TRIM_THRESHOLD / M_MMAP_THRESHOLD) in both engines' processes: every training
-step allocates and frees arrays of a few hundred kB to MB, and by default glibc hands such blocks back to
-the kernel and page-faults them in again at the next allocation.
+ratios. ``--threads`` sets the BLAS / torch intra-op threads (default 1).
+
+Every training step allocates and frees arrays of a few hundred kB to MB, and by default glibc hands such
+blocks back to the kernel and page-faults them in again at the next allocation; ``import tinygrad_dl`` tells
+glibc to keep them (tinygrad_dl/_malloc.py). ``--malloc`` chooses what each process's malloc does:
+``shipped`` (the default) runs each engine as it ships, ours tuned and torch with glibc's defaults;
+``tuned`` tunes torch's process the same way (loading ``tinygrad_dl/_malloc.py`` on its own); ``default``
+runs ours with TINYGRAD_DL_TUNE_MALLOC=0, both on glibc's defaults.
 """
 import argparse
 import os
@@ -40,19 +44,19 @@ def _early_setup(argv):
     threads = argv[argv.index("--threads") + 1] if "--threads" in argv else "1"
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = threads
-    if "--malloc-tuned" in argv:
-        tune_malloc()
+    if "--malloc" in argv and argv[argv.index("--malloc") + 1] == "tuned" and "torch" in argv:
+        tune_malloc()  # (our process is tuned by importing tinygrad_dl)
 
 
 def tune_malloc():
-    """Ask glibc to keep freed blocks instead of returning them to the kernel (Linux only)."""
-    import ctypes
-    import ctypes.util
+    """What ``import tinygrad_dl`` does to glibc's malloc, in a process that never imports tinygrad_dl: its
+    _malloc.py (which needs nothing but ``os``) is loaded on its own."""
+    import importlib.util
 
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    libc.mallopt(m_trim_threshold, 1 << 30)
-    libc.mallopt(m_mmap_threshold, 1 << 30)
+    spec = importlib.util.spec_from_file_location("tinygrad_dl_malloc", ROOT / "tinygrad_dl" / "_malloc.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.tune_malloc()
 
 
 if __name__ == "__main__":
@@ -124,10 +128,9 @@ def small_cnn_child(engine, inputs_path, steps):
 
 
 def _child(args, *extra):
-    command = [sys.executable, __file__, "--threads", str(args.threads)] + list(extra)
-    if args.malloc_tuned:
-        command.append("--malloc-tuned")
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    command = [sys.executable, __file__, "--threads", str(args.threads), "--malloc", args.malloc] + list(extra)
+    environment = dict(os.environ, TINYGRAD_DL_TUNE_MALLOC="0" if args.malloc == "default" else "1")
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=environment)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
     if done.returncode or not lines:
         raise RuntimeError(f"benchmark child {extra} failed:\n{done.stderr[-3000:]}")
@@ -267,7 +270,9 @@ def main(argv=None):
     parser.add_argument("--resnet-batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3, help="ResNet-50 passes timed")
     parser.add_argument("--skip-resnet", action="store_true")
-    parser.add_argument("--malloc-tuned", action="store_true", help="glibc keeps freed memory (see the docstring)")
+    parser.add_argument("--malloc", choices=("shipped", "tuned", "default"), default="shipped",
+                        help="shipped: ours tuned, torch on glibc's defaults; tuned: both tuned; default: neither "
+                             "(see the docstring)")
     parser.add_argument("--small-child", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--inputs", help=argparse.SUPPRESS)
     parser.add_argument("--resnet-child", choices=ENGINES, help=argparse.SUPPRESS)
@@ -281,7 +286,7 @@ def main(argv=None):
         return resnet_child(args.resnet_child, args.resnet_batch, args.repeats)
     engines = ENGINES if torch is not None else ENGINES[:1]
     print(f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch is not None else ", torch not found")
-          + f", {args.threads} thread(s), malloc {'tuned' if args.malloc_tuned else 'default'}")
+          + f", {args.threads} thread(s), malloc {args.malloc}")
     bench_small_cnn(args, engines)
     if not args.skip_resnet:
         bench_resnet(args, engines)

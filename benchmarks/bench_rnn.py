@@ -7,9 +7,11 @@ Three workloads, one training step each (forward, loss, backpropagation through 
 * ``nn.LSTM``: input 32, hidden 64, batch 16, 50 steps, MSE between the last hidden state and a target,
   SGD; tinygrad_dl's layer (one fused node per sequence) against ``torch.nn.LSTM`` (its fused C++ kernel);
 * the same LSTM cell written from core ops (two matmuls, slices, sigmoid/tanh, products) unrolled over the
-  50 steps, in both libraries: the per-op overhead of each engine. A row below it times the same step
-  written by hand in NumPy (forward, backpropagation through time, SGD) against PyTorch's composed cell:
-  the floor under any engine that runs these operations one NumPy call at a time;
+  50 steps, in both libraries: the per-op overhead of each engine. Two rows below it time, against
+  PyTorch's composed cell, the same step written by hand in NumPy (forward, backpropagation through time,
+  SGD: the floor under any engine that runs these operations one NumPy call at a time) and the same lines
+  on the leanest engine this file can write (``leanest_engine``: one Python object per op and nothing
+  else, the floor under any engine that records the ops one at a time in Python);
 * the ``nmt_dates`` attention model (Bi-LSTM 32, 10 attention steps, LSTMCell 64; batch 100, Tx 30), Adam:
   ``demos.nmt_dates.AttentionTranslator`` against the same model written in PyTorch.
 
@@ -148,6 +150,141 @@ def numpy_composed_step():
     return step
 
 
+# ----------------------------------------------------------------------------------------------------
+# The leanest engine: a floor under any engine that records each op as a Python object
+
+
+def leanest_engine():
+    """A reverse-mode engine cut to the bone, just big enough to run ``composed_lstm_loss``: one object per op
+    (its array, its inputs, its backward function, a creation number), no checks, no broadcasting beyond the
+    bias, no dtypes, no hooks, no name scopes. An engine that records ops one at a time in Python and makes one
+    NumPy call per op does at least this much work, so its time is a floor under tinygrad_dl's composed cell."""
+    import itertools
+
+    import numpy as np
+    counter = itertools.count()
+
+    class Lean:
+        __slots__ = ("data", "grad", "inputs", "backward_fn", "saved", "number")
+        __array_ufunc__ = None  # ndarray @ Lean: NumPy steps aside for Lean.__rmatmul__
+
+        def __init__(self, data, inputs=(), backward_fn=None, saved=None):
+            self.data, self.grad, self.inputs, self.backward_fn, self.saved = data, None, inputs, backward_fn, saved
+            self.number = next(counter)
+
+        def __matmul__(self, other):
+            return Lean(self.data @ other.data, (self, other), matmul_backward)
+
+        def __rmatmul__(self, array):  # a constant array @ self
+            return Lean(array @ self.data, (Lean(array), self), matmul_backward)
+
+        def __add__(self, other):
+            return Lean(self.data + other.data, (self, other), add_backward)
+
+        def __mul__(self, other):
+            return Lean(self.data * other.data, (self, other), mul_backward)
+
+        def __sub__(self, array):  # minus a constant array
+            return Lean(self.data - array, (self,), pass_backward)
+
+        def __getitem__(self, index):
+            return Lean(self.data[index], (self,), slice_backward, index)
+
+        @property
+        def T(self):
+            return Lean(self.data.T, (self,), transpose_backward)
+
+        def sigmoid(self):
+            return Lean(1 / (1 + np.exp(-self.data)), (self,), sigmoid_backward)
+
+        def tanh(self):
+            return Lean(np.tanh(self.data), (self,), tanh_backward)
+
+        def mean(self):
+            return Lean(self.data.mean(), (self,), mean_backward)
+
+        def backward(self):
+            nodes, seen, stack = [], set(), [self]
+            while stack:
+                node = stack.pop()
+                if node.backward_fn is not None and node not in seen:
+                    seen.add(node)
+                    nodes.append(node)
+                    stack.extend(node.inputs)
+            nodes.sort(key=lambda n: n.number, reverse=True)  # consumers before the nodes they read
+            self.grad = np.ones((), self.data.dtype)
+            for node in nodes:
+                if node.grad is not None:
+                    node.backward_fn(node, node.grad)
+                    node.grad = None
+
+    def accumulate(node, grad):
+        node.grad = grad if node.grad is None else node.grad + grad
+
+    def matmul_backward(node, grad):
+        a, b = node.inputs
+        accumulate(b, a.data.T @ grad)
+        if a.backward_fn is not None:  # (not for the constant input x_t)
+            accumulate(a, grad @ b.data.T)
+
+    def add_backward(node, grad):
+        a, b = node.inputs
+        accumulate(a, grad)
+        accumulate(b, grad if b.data.shape == grad.shape else grad.sum(axis=0))
+
+    def mul_backward(node, grad):
+        a, b = node.inputs
+        accumulate(a, grad * b.data)
+        accumulate(b, grad * a.data)
+
+    def pass_backward(node, grad):
+        accumulate(node.inputs[0], grad)
+
+    def slice_backward(node, grad):  # the gates are read by the four slices only: their gradient is ours to fill
+        gates = node.inputs[0]
+        if gates.grad is None:
+            gates.grad = np.zeros_like(gates.data)
+        gates.grad[node.saved] += grad
+
+    def transpose_backward(node, grad):
+        accumulate(node.inputs[0], grad.T)
+
+    def sigmoid_backward(node, grad):
+        s = node.data
+        accumulate(node.inputs[0], grad * s * (1 - s))
+
+    def tanh_backward(node, grad):
+        t = node.data
+        accumulate(node.inputs[0], grad * (1 - t * t))
+
+    def mean_backward(node, grad):
+        x = node.inputs[0].data
+        accumulate(node.inputs[0], np.full(x.shape, grad / x.size, x.dtype))
+
+    return Lean
+
+
+def leanest_composed_step():
+    """The composed cell's training step on ``leanest_engine``: the same lines, the same start."""
+    import numpy as np
+    Lean = leanest_engine()
+    rng = np.random.default_rng(0)
+    bound = 1 / np.sqrt(HIDDEN)
+    w_ih = Lean(rng.uniform(-bound, bound, (4 * HIDDEN, INPUT)).astype(np.float32))
+    w_hh = Lean(rng.uniform(-bound, bound, (4 * HIDDEN, HIDDEN)).astype(np.float32))
+    b = Lean(np.zeros(4 * HIDDEN, np.float32))
+    xs = rng.standard_normal((STEPS, BATCH, INPUT)).astype(np.float32)
+    target = rng.standard_normal((BATCH, HIDDEN)).astype(np.float32)
+
+    def step():
+        h0 = Lean(np.zeros((BATCH, HIDDEN), np.float32))
+        composed_lstm_loss(xs, w_ih, w_hh, b, h0, target).backward()
+        for p in (w_ih, w_hh, b):
+            p.data -= 0.01 * p.grad
+            p.grad = None
+    return step
+
+
 def ours_nmt_step():
     import numpy as np
     from demos import nmt_dates
@@ -258,6 +395,7 @@ def main(argv=None):
     workloads = {"nn.LSTM": (ours_lstm_step, torch_lstm_step, 20),
                  "composed LSTM cell": (ours_composed_step, torch_composed_step, 5),
                  "  same cell, NumPy by hand": (numpy_composed_step, torch_composed_step, 5),
+                 "  same cell, leanest engine": (leanest_composed_step, torch_composed_step, 5),
                  "nmt_dates training step": (ours_nmt_step, torch_nmt_step, 3)}
     print(f"{'workload':26s} {'tinygrad_dl':>12s} {'PyTorch':>10s}   ratio per round (min / median / max)  target")
     for name, (ours_factory, torch_factory, repeats) in workloads.items():

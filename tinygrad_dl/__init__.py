@@ -3,7 +3,10 @@
     from tinygrad_dl import Tensor, nn, optim
     import tinygrad_dl.nn.functional as F
 """
-from . import autograd  # noqa: F401  (first: it closes the import cycle with tensor.py)
+from . import _malloc
+if _malloc.wanted():  # keep the memory a training step frees for the next one (glibc; see _malloc.py)
+    _malloc.tune_malloc()
+from . import autograd  # noqa: F401,E402  (first of the core: it closes the import cycle with tensor.py)
 from .autograd import Function, backward_order, current_scope, enable_grad, grad, is_grad_enabled, name_scope, no_grad
 from .tensor import DEFAULT_DTYPE, Tensor
 from .functional import (abs, arange, argmax, argmin, broadcast_to, cat, clamp, clip, concatenate, exp,  # noqa: A004
