@@ -76,3 +76,17 @@ def test_an_unreadable_value_is_a_clear_error(setting):
 
 def test_thresholds_are_glibcs_own_maxima():
     assert _malloc.MMAP_THRESHOLD == 32 * 2 ** 20 and _malloc.TRIM_THRESHOLD == 2 * _malloc.MMAP_THRESHOLD
+
+
+@pytest.mark.parametrize("version", [None, "musl 1.2", ""])
+def test_other_c_libraries_are_left_alone(monkeypatch, version):
+    monkeypatch.setattr(_malloc, "glibc_version", lambda: version)
+    monkeypatch.setattr(_malloc, "applied", "untouched")
+    assert _malloc.tune_malloc() is False and _malloc.applied == "untouched"
+
+
+def test_a_python_without_ctypes_is_left_alone(monkeypatch):
+    monkeypatch.setattr(_malloc, "glibc_version", lambda: "glibc 2.36")
+    monkeypatch.setitem(sys.modules, "ctypes", None)  # `import ctypes` now raises ImportError
+    monkeypatch.setattr(_malloc, "applied", "untouched")
+    assert _malloc.tune_malloc() is False and _malloc.applied == "untouched"

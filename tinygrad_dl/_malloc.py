@@ -48,11 +48,10 @@ def tune_malloc():
     version = glibc_version()
     if not version or not version.startswith("glibc"):
         return False
-    import ctypes
-
     try:
+        import ctypes
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):  # a Python built without ctypes, or no mallopt to call
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     global applied
