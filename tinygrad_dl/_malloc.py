@@ -5,7 +5,7 @@ convolution's patches, the gradients, from a few hundred kB to a few MB each. By
 over 128 kB with fresh pages from the kernel and hands freed memory at the top of its heap back once more
 than 128 kB of it is free. It raises both thresholds by itself when it sees a big block freed, but only up to
 that block's size (and twice that for the trim threshold), while a step frees several such blocks together. So
-each step page-faults its buffers in again: about 1 100 faults per ``nn.LSTM`` step of the speed benchmark
+each step page-faults its buffers in again: about 1 170 faults per ``nn.LSTM`` step of the speed benchmark
 (input 32, hidden 64, batch 16, 50 steps), close to half its time on the development machine.
 
 ``tune_malloc`` sets the two thresholds to the largest values glibc's own adjustment can reach: blocks under
