@@ -53,6 +53,7 @@ def _reduce(losses, reduction):
 
 
 _sum_all = np.add.reduce
+_dot = np.dot
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -74,7 +75,6 @@ class Linear(Function):
         needs = ctx.needs_input_grad
         # save only what the backward will read: x for dW, weight for dx
         ctx.saved_tensors = (x if needs[1] else None, weight if needs[0] else None)
-        ctx.x_shape = x_shape
         out = x @ weight.T
         if bias is not None:
             if bias.dtype is out.dtype:
@@ -90,9 +90,11 @@ class Linear(Function):
         grad_2d = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
         grad_x = grad_w = grad_b = None
         if need_x:
-            grad_x = grad_2d @ weight
-            if len(ctx.x_shape) != 2:
-                grad_x = grad_x.reshape(ctx.x_shape)
+            # an output of one unit (the course's output layers) makes this an outer product: np.dot computes the
+            # same products a third cheaper than matmul at the course's sizes
+            grad_x = _dot(grad_2d, weight) if weight.shape[0] == 1 and type(grad_2d) is np.ndarray else grad_2d @ weight
+            if grad.ndim != 2:  # x had the gradient's leading axes and in_features
+                grad_x = grad_x.reshape(grad.shape[:-1] + weight.shape[1:])
         if need_w:
             grad_w = grad_2d.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
         if need_b:
@@ -484,7 +486,7 @@ class BinaryCrossEntropyWithLogits(Function):
             e = ctx.exp_neg_abs
             grad_z = e + 1
             np.reciprocal(grad_z, out=grad_z)
-            np.multiply(grad_z, e, out=grad_z, where=z < 0)
+            np.putmask(grad_z, z < 0, grad_z * e)  # (a third of what multiply(..., where=z < 0) costs)
             grad_z -= y
             grad_z *= grad * (1.0 / ctx.count)
             return grad_z, None

@@ -127,7 +127,7 @@ def test_conv2d_second_derivatives(config):
 
 @settings(deadline=None, max_examples=15)
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 2), st.one_of(st.just("same"), st.integers(0, 2)),
-       st.integers(4, 9), st.integers(0, 999))
+       st.integers(5, 9), st.integers(0, 999))  # (length >= 5: the widest kernel, 3 dilated by 2, fits unpadded)
 def test_conv1d_is_conv2d_of_height_one(kernel, stride, dilation, padding, length, seed):
     rng = np.random.default_rng(seed)
     x, w, b = rng.standard_normal((2, 3, length)), rng.standard_normal((4, 3, kernel)), rng.standard_normal(4)

@@ -66,7 +66,11 @@ def enable_grad():
 
 
 class _ScopeStack(threading.local):
-    current = None  # a tuple of names from the outermost scope inwards, or None at top level
+    """The active scope of each thread, in a one-element list: a module call reads this thread-local once and then
+    swaps the list's item (every attribute access of a threading.local looks the thread up again)."""
+
+    def __init__(self):
+        self.cell = [None]  # [a tuple of names from the outermost scope inwards, or None at top level]
 
 
 _scopes = _ScopeStack()
@@ -97,32 +101,34 @@ class name_scope:
         return self._last_inner
 
     def __enter__(self):
-        outer = _scopes.current
+        cell = _scopes.cell
+        outer = cell[0]
         self._outer.append(outer)
-        _scopes.current = self._inner(outer)
+        cell[0] = self._inner(outer)
         return self
 
     def __exit__(self, *exc):
-        _scopes.current = self._outer.pop()
+        _scopes.cell[0] = self._outer.pop()
         return False
 
     def run(self, fn, args=(), kwargs=None):
         """``fn(*args, **kwargs)`` inside the scope: what ``with`` does, in one call (``nn.Module.__call__`` uses it on
         every call of a layer)."""
-        outer = _scopes.current
+        cell = _scopes.cell
+        outer = cell[0]
         inner = self._last_inner
         if outer is not self._last_outer or inner is None:
             inner = self._inner(outer)
-        _scopes.current = inner
+        cell[0] = inner
         try:
             return fn(*args, **kwargs) if kwargs else fn(*args)
         finally:
-            _scopes.current = outer
+            cell[0] = outer
 
 
 def current_scope():
     """The active scope as a tuple of names (empty at top level)."""
-    return _scopes.current or ()
+    return _scopes.cell[0] or ()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -212,6 +218,12 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         """Run ``forward`` on the inputs' arrays; when grad mode is on and an input requires grad, record the node."""
+        if len(inputs) == 3 and not kwargs:  # a layer's x, weight, bias: unrolled, like the twins below
+            return _apply_ternary(cls, *inputs)
+        return _apply_general(cls, inputs, kwargs)
+
+
+def _apply_general(cls, inputs, kwargs=None):
         # The hot path of every op with several inputs: plain loops (Tensor methods use the unrolled twins below).
         arrays = []
         parents = []  # the input Tensor where it requires grad, else None
@@ -234,7 +246,7 @@ class Function:
         record = True in needs and _grad_mode.enabled
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         try:
-            out = cls.forward(ctx, *arrays, **kwargs)
+            out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
         except (ValueError, IndexError, TypeError) as err:
             raise _op_error(cls, err, arrays) from None
         return _output(cls, ctx, out, tuple(parents) if record else None, inputs, arrays)
@@ -279,6 +291,26 @@ def apply_binary(cls, a, b):
                    (a_data, b_data))
 
 
+def _apply_ternary(cls, a, b, c):
+    inputs = (a, b, c)
+    if type(a) is not Tensor and not isinstance(a, Tensor) or not isinstance(b, Tensor) or \
+            not (c is None or isinstance(c, Tensor)):
+        return _apply_general(cls, inputs)
+    a_needs, b_needs = a.requires_grad, b.requires_grad
+    c_needs = c is not None and c.requires_grad
+    arrays = (a.data, b.data, None if c is None else c.data)
+    ctx = _new(cls)
+    ctx.saved_tensors = ()
+    record = (a_needs or b_needs or c_needs) and _grad_mode.enabled
+    ctx.needs_input_grad = (a_needs, b_needs, c_needs) if record else (False, False, False)
+    try:
+        out = cls.forward(ctx, *arrays)
+    except (ValueError, IndexError, TypeError) as err:
+        raise _op_error(cls, err, arrays) from None
+    parents = (a if a_needs else None, b if b_needs else None, c if c_needs else None) if record else None
+    return _output(cls, ctx, out, parents, inputs, arrays)
+
+
 def _output(cls, ctx, out, parents, inputs, arrays):
     """The result Tensor of an op; with ``parents`` (a tuple) ``ctx`` is recorded as its grad_fn: its inputs, its
     creation number (a topological order for backward), the scope it was made in, and a weak reference to its
@@ -290,7 +322,7 @@ def _output(cls, ctx, out, parents, inputs, arrays):
     if parents is not None and out.dtype.kind == "f":
         ctx.parents = parents
         ctx.sequence_number = next(_node_counter)
-        ctx.scope = _scopes.current
+        ctx.scope = _scopes.cell[0]
         ctx._output_ref = _weak_reference(result)
         result.requires_grad = True
         result.grad_fn = ctx
