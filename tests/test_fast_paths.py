@@ -231,6 +231,25 @@ def test_the_bias_gradient_is_the_column_sum(layout, rows, dtype):
     assert np.all(np.abs(bias.grad.data - exact) <= bound)
 
 
+@pytest.mark.parametrize("x_shape", [(7, 3), (1, 3), (3,), (2, 5, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_output_unit_takes_the_outer_product_by_np_dot(x_shape, dtype):
+    """With out_features = 1 the input's gradient grad @ weight is an outer product (every entry one product), which
+    np.dot computes for a third less than matmul: the same products bit for bit, in the input's shape."""
+    rng = np.random.default_rng(len(x_shape))
+    x = leaf(rng.standard_normal(x_shape), dtype)
+    weight, bias = leaf(rng.standard_normal((1, 3)), dtype), leaf(rng.standard_normal(1), dtype)
+    out = F.linear(x, weight, bias)
+    grad = rng.standard_normal(out.shape).astype(dtype)
+    out.backward(grad)
+    expected = grad.reshape(-1, 1) @ weight.data
+    assert x.grad.shape == x_shape and x.grad.dtype == dtype
+    assert np.array_equal(x.grad.data, expected.reshape(x_shape))
+    assert gradcheck(lambda x, w, b: F.linear(x, w, b), [x.detach().astype(np.float64).requires_grad_(),
+                                                         weight.detach().astype(np.float64).requires_grad_(),
+                                                         bias.detach().astype(np.float64).requires_grad_()])
+
+
 def test_the_bias_gradient_reuses_one_vector_of_ones_per_dtype():
     from tinygrad_dl.nn import _ops
     first = _ops._ones(400, np.float64)
@@ -295,6 +314,32 @@ def test_name_scope_run_is_a_with_block_in_one_call():
     with pytest.raises(ValueError, match="inside"):
         inner.run(fails)
     assert tg.current_scope() == ()
+
+
+def test_each_thread_has_its_own_name_scope():
+    """The active scope is per thread (each thread's own list): a scope entered in one thread labels none of the
+    nodes another thread makes meanwhile, and a new thread starts at top level."""
+    import threading
+
+    entered, made = threading.Event(), threading.Event()
+    seen = {}
+
+    def other_thread():
+        seen["start"] = tg.current_scope()
+        with name_scope("worker"):
+            entered.set()
+            made.wait(5)
+            seen["node"] = (leaf([1.0]) * 2).grad_fn.scope
+
+    thread = threading.Thread(target=other_thread)
+    with name_scope("main"):
+        thread.start()
+        entered.wait(5)
+        main_node = (leaf([1.0]) * 2).grad_fn
+        made.set()
+        thread.join(5)
+    assert seen == {"start": (), "node": ("worker",)}
+    assert main_node.scope == ("main",) and tg.current_scope() == ()
 
 
 def test_in_place_methods_keep_their_checks_and_names():
