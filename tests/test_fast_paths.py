@@ -1,10 +1,11 @@
 """The shortcuts taken for speed give exactly what the plain computation gives.
 
 Each fast path (slice gradients added straight into one array, leaf gradients accumulated in place, the
-in-place sigmoid, the bias gradient by np.einsum, the loss's fused backward, the gradient reductions of
-broadcast inputs, ``name_scope.run``, the optimizer's shortcut for plain SGD, the LSTM's loops without
-temporaries) is checked against the computation it replaces, bit for bit where the old code's arithmetic
-is kept, and against central differences where it is a new gradient path.
+in-place sigmoid, the bias gradient by ones @ grad, a one-unit layer's input gradient by np.dot, the loss's
+fused backward, the gradient reductions of broadcast inputs, ``name_scope.run`` and its per-thread scope, the
+optimizer's shortcut for plain SGD, the LSTM's loops without temporaries) is checked against the computation
+it replaces, bit for bit where the old code's arithmetic is kept, and against central differences where it is
+a new gradient path.
 """
 import math
 import warnings
