@@ -218,58 +218,32 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         """Run ``forward`` on the inputs' arrays; when grad mode is on and an input requires grad, record the node."""
-        if len(inputs) == 3 and not kwargs:  # a layer's x, weight and bias: unrolled, like the twins below
-            return _apply_three(cls, *inputs)
-        return _apply_any(cls, inputs, kwargs)
-
-
-def _apply_any(cls, inputs, kwargs=None):
-    """``cls.apply(*inputs, **kwargs)`` for any inputs: Tensors, numbers, arrays, None, lists of numbers."""
-    arrays = []
-    parents = []  # the input Tensor where it requires grad, else None
-    needs = []
-    for x in inputs:
-        if isinstance(x, Tensor):
-            arrays.append(x.data)
-            if x.requires_grad:
-                parents.append(x)
-                needs.append(True)
-                continue
-        elif type(x) in _SCALARS or x is None or isinstance(x, _PASS_THROUGH):
-            arrays.append(x)
-        else:
-            arrays.append(_operand_array(cls, x, inputs))
-        parents.append(None)
-        needs.append(False)
-    ctx = _new(cls)
-    ctx.saved_tensors = ()
-    record = True in needs and _grad_mode.enabled
-    ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
-    try:
-        out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
-    except (ValueError, IndexError, TypeError) as err:
-        raise _op_error(cls, err, arrays) from None
-    return _output(cls, ctx, out, tuple(parents) if record else None, inputs, arrays)
-
-
-def _apply_three(cls, a, b, c):
-    """``cls.apply(a, b, c)`` for two Tensors and a Tensor or None (Linear's x, weight, bias), unrolled; any other
-    inputs take the general path."""
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor) and (c is None or isinstance(c, Tensor))):
-        return _apply_any(cls, (a, b, c))
-    a_needs, b_needs = a.requires_grad, b.requires_grad
-    c_needs = c is not None and c.requires_grad
-    arrays = (a.data, b.data, None if c is None else c.data)
-    ctx = _new(cls)
-    ctx.saved_tensors = ()
-    record = (a_needs or b_needs or c_needs) and _grad_mode.enabled
-    ctx.needs_input_grad = (a_needs, b_needs, c_needs) if record else _NO_GRAD3
-    try:
-        out = cls.forward(ctx, *arrays)
-    except (ValueError, IndexError, TypeError) as err:
-        raise _op_error(cls, err, arrays) from None
-    parents = (a if a_needs else None, b if b_needs else None, c if c_needs else None) if record else None
-    return _output(cls, ctx, out, parents, (a, b, c), arrays)
+        # The hot path of every op with several inputs: plain loops (Tensor methods use the unrolled twins below).
+        arrays = []
+        parents = []  # the input Tensor where it requires grad, else None
+        needs = []
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                if x.requires_grad:
+                    parents.append(x)
+                    needs.append(True)
+                    continue
+            elif type(x) in _SCALARS or x is None or isinstance(x, _PASS_THROUGH):
+                arrays.append(x)
+            else:
+                arrays.append(_operand_array(cls, x, inputs))
+            parents.append(None)
+            needs.append(False)
+        ctx = _new(cls)
+        ctx.saved_tensors = ()
+        record = True in needs and _grad_mode.enabled
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        except (ValueError, IndexError, TypeError) as err:
+            raise _op_error(cls, err, arrays) from None
+        return _output(cls, ctx, out, tuple(parents) if record else None, inputs, arrays)
 
 
 def apply_unary(cls, x, kwargs=None):
@@ -338,7 +312,7 @@ _node_counter = itertools.count()
 _new, _ndarray, _weak_reference = object.__new__, np.ndarray, weakref.ref  # module-level names: one lookup fewer
 _SCALARS = frozenset((float, int, bool))  # the common non-Tensor operands, checked by one set lookup
 _PASS_THROUGH = (np.ndarray, int, float, bool, np.generic)  # handed to forward as they are (Python scalars stay weak)
-_ONE_GRAD, _NO_GRAD, _NO_GRADS, _NO_GRAD3 = (True,), (False,), (False, False), (False, False, False)
+_ONE_GRAD, _NO_GRAD, _NO_GRADS = (True,), (False,), (False, False)
 _anomaly_enabled = False  # switched by detect_anomaly() (anomaly.py); read once per op
 
 
