@@ -81,6 +81,7 @@ class Module:
         return scope.run(self.forward, args, kwargs)
 
     _scope = None  # the name_scope this module enters, made at the first call
+    _layers = None  # Sequential: its submodules in order, a tuple made at the first call (registration clears it)
     _transparent = False  # True for containers that are never called (ModuleList): they prefix their items
 
     @property
@@ -130,10 +131,12 @@ class Module:
         else:
             members[name] = new_kind
         object.__setattr__(self, name, value)
+        self.__dict__.pop("_layers", None)  # the submodules may have changed
 
     def __delattr__(self, name):
         self.__dict__.get("_members", {}).pop(name, None)
         object.__delattr__(self, name)
+        self.__dict__.pop("_layers", None)
 
     def register_buffer(self, name, array):
         """Add a non-trainable array (saved in state_dict, e.g. running statistics); None leaves a slot."""
@@ -418,10 +421,12 @@ class Sequential(Module):
             setattr(self, name, module)
 
     def forward(self, x):
-        members = self.__dict__
-        for name, kind in members["_members"].items():  # direct walk: this runs on every training step
-            if kind == _MODULE and members[name] is not None:
-                x = members[name](x)
+        layers = self._layers
+        if layers is None:
+            layers = tuple(self.children())
+            object.__setattr__(self, "_layers", layers)
+        for layer in layers:
+            x = layer(x)
         return x
 
     def __len__(self):

@@ -354,6 +354,23 @@ def test_sequential_runs_in_order_and_supports_indexing():
     assert len(model) == 3 and model[0] is first and model[-1] is second and list(model)[2] is second
 
 
+def test_sequential_follows_changes_made_after_a_call():
+    """Sequential keeps its layers in a tuple made at the first call: replacing, adding, emptying and deleting a
+    child afterwards must show in the next call."""
+    x = Tensor(np.array([[-1.0, 2.0]]))
+    model = nn.Sequential(nn.ReLU())
+    assert model(x).data.tolist() == [[0.0, 2.0]]
+    setattr(model, "0", nn.Sigmoid())  # replaced
+    np.testing.assert_allclose(model(x).data, 1 / (1 + np.exp([[1.0, -2.0]])))
+    model.extra = nn.Flatten(0)  # added
+    assert model(x).shape == (2,)
+    model.extra = None  # emptied: the slot is skipped
+    assert model(x).shape == (1, 2)
+    delattr(model, "0")
+    delattr(model, "extra")
+    assert model(x) is x  # no layers left: the input comes back
+
+
 def test_sequential_from_a_dict_uses_its_names():
     model = nn.Sequential({"fc": nn.Linear(2, 2), "act": nn.Tanh()})
     assert [name for name, _ in model.named_children()] == ["fc", "act"]

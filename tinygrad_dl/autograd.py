@@ -414,11 +414,11 @@ def note_inplace_writes(arrays):
     stamp = next(_node_counter)
     for array in arrays:
         root = array if array.base is None else _root_array(array)
-        key = id(root)
-        entry = _writes.get(key)
-        if entry is None or entry[0]() is not root:
+        entry = _writes.get(id(root))
+        if entry is None:
+            key = id(root)
             _writes[key] = [_weak_reference(root, lambda _, key=key: _forget_write(key)), stamp]
-        else:
+        else:  # (an entry under this id is this array's: a dead array's entry is removed as the array dies)
             entry[1] = stamp
     _last_write = stamp
 
@@ -644,7 +644,8 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
     """Backpropagate from ``roots`` (a Tensor or a list) seeded with ``grads``.
 
     With ``inputs`` (a list of tensors), return their gradients instead of accumulating into ``.grad``.
-    ``on_step(step, node, grad_of_output, input_grads)`` is called for every node visited (used by viz).
+    ``on_step(step, node, grad_of_output, input_grads)`` is called for every node visited (used by viz; ``step``
+    counts the visited nodes from 0).
     """
     if isinstance(roots, Tensor):
         roots, grads = (roots,), (grads,)
@@ -653,7 +654,8 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
     if create_graph:
         retain_graph = True
     pending = {}  # node -> accumulated gradient of its output
-    leaf_grads = {}  # leaf Tensor -> [accumulated gradient, True when the engine allocated that array]
+    leaf_grads = {}  # leaf Tensor -> its accumulated gradient
+    owned = set()  # nodes and leaves whose accumulated gradient the engine allocated (safe to add into in place)
     for root, grad in zip(roots, grads):
         if grad is None and type(root) is Tensor and root.grad_fn is not None and not create_graph and \
                 root.data.ndim == 0:
@@ -662,7 +664,7 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
             seed = _seed_grad(root, grad, create_graph)
         node = root.grad_fn
         if node is None:
-            _accumulate_leaf(root, seed, leaf_grads)
+            leaf_grads[root] = _add_grads(leaf_grads[root], seed) if root in leaf_grads else seed
         else:
             pending[node] = seed if node not in pending else _add_grads(pending[node], seed)
     nodes = backward_order(roots)
@@ -671,11 +673,10 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
     # Everything beyond "call backward, route the gradients" costs one test per node when unused.
     hooks = _Hooks(create_graph, inputs, on_step) if (
         written_since or create_graph or inputs is not None or on_step is not None or _anomaly_enabled) else None
-    owned = set()  # nodes whose pending buffer the engine allocated (safe to add into in place)
     was_enabled = _grad_mode.enabled
     _grad_mode.enabled = create_graph  # the backward pass is recorded only for create_graph
     try:
-        for step, node in enumerate(nodes):
+        for node in nodes:
             grad = pending.pop(node, None)
             if grad is None:
                 continue
@@ -688,11 +689,10 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                 if type(input_grads) is not tuple:
                     input_grads = (input_grads,)  # a one-input op may return its gradient bare
             else:
-                input_grads = hooks.backward(step, node, grad)
-            parents = node.parents
-            if len(input_grads) != len(parents):
+                input_grads = hooks.backward(node, grad)
+            if len(input_grads) != len(node.parents):
                 raise _gradient_count_error(node, input_grads)
-            for parent, input_grad in zip(parents, input_grads):
+            for parent, input_grad in zip(node.parents, input_grads):
                 if parent is None or input_grad is None:
                     continue
                 data = parent.data
@@ -702,32 +702,26 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                         _route_slice(input_grad, parent, pending, owned, leaf_grads)
                         continue
                     input_grad = _fit_grad(input_grad, parent, node, input_grads)
-                parent_node = parent.grad_fn
-                if parent_node is None:  # a leaf: collect, written to .grad once at the end
-                    entry = leaf_grads.get(parent)
-                    if entry is None:
-                        leaf_grads[parent] = [input_grad, False]
-                    elif entry[1]:
-                        entry[0] += input_grad  # our own buffer: add in place
-                    else:
-                        entry[0], entry[1] = _add_grads(entry[0], input_grad), not create_graph
-                    continue
-                current = pending.get(parent_node)
-                if current is None:
-                    pending[parent_node] = input_grad  # not ours: it may be a view or another op's array
-                elif parent_node in owned:
-                    current += input_grad  # our own buffer (an ndarray, never a NumPy scalar): add in place
+                key = parent.grad_fn
+                if key is None:  # a leaf: its gradient is collected under the leaf, written to .grad at the end
+                    key, sums = parent, leaf_grads
                 else:
-                    pending[parent_node] = _add_grads(current, input_grad)
+                    sums = pending
+                if key not in sums:
+                    sums[key] = input_grad  # not ours: it may be a view or another op's array
+                elif key in owned:
+                    sums[key] += input_grad  # our own buffer (an ndarray, never a NumPy scalar): add in place
+                else:
+                    sums[key] = _add_grads(sums[key], input_grad)
                     if not create_graph:
-                        owned.add(parent_node)
+                        owned.add(key)
             if not retain_graph:
                 node.saved_tensors = None  # frees the saved arrays and marks the node as used up
     finally:
         _grad_mode.enabled = was_enabled
     if inputs is not None:
         return hooks.captured_grads(leaf_grads)
-    _write_leaf_grads(leaf_grads)
+    _write_leaf_grads(leaf_grads, owned)
     return None
 
 
@@ -735,13 +729,14 @@ class _Hooks:
     """What a backward pass does beyond the plain loop, when any of it is asked for: stale-value checks,
     grad(inputs=...) captures, anomaly checks, create_graph and the viz trace (``on_step``)."""
 
-    __slots__ = ("create_graph", "inputs", "captured", "on_step")
+    __slots__ = ("create_graph", "inputs", "captured", "on_step", "steps")
 
     def __init__(self, create_graph, inputs, on_step):
         self.create_graph, self.inputs, self.on_step = create_graph, inputs, on_step
         self.captured = None if inputs is None else {id(t): None for t in inputs}  # id(tensor) -> its gradient
+        self.steps = 0  # the nodes visited so far
 
-    def backward(self, step, node, grad):
+    def backward(self, node, grad):
         if node.sequence_number < _last_write:
             _check_saved_values(node)
         if self.captured is not None or node._retains_output_grad:
@@ -758,13 +753,14 @@ class _Hooks:
             if len(input_grads) != len(node.parents):
                 raise _gradient_count_error(node, input_grads)
             input_grads = tuple(g.dense() if type(g) is SliceGrad else g for g in input_grads)
-            self.on_step(step, node, grad, input_grads)
+            self.on_step(self.steps, node, grad, input_grads)
+        self.steps += 1
         return input_grads
 
     def captured_grads(self, leaf_grads):
         """grad(outputs, inputs): the gradient of each input (a fresh copy), None where it got none."""
         captured = self.captured
-        for leaf, (grad, _) in leaf_grads.items():
+        for leaf, grad in leaf_grads.items():
             if id(leaf) in captured:
                 captured[id(leaf)] = grad
         return [None if captured[id(t)] is None else _as_grad_tensor(captured[id(t)], copy=True) for t in self.inputs]
@@ -783,22 +779,15 @@ def _gradient_count_error(node, input_grads):
 def _route_slice(piece, parent, pending, owned, leaf_grads):
     """Add a slice's gradient into the accumulated gradient of ``parent`` (allocated, zero, on first use)."""
     node = parent.grad_fn
-    if node is None:
-        entry = leaf_grads.get(parent)
-        if entry is None:
-            leaf_grads[parent] = [piece.dense(), True]
-        elif entry[1]:
-            piece.add_to(entry[0])
-        else:
-            entry[0], entry[1] = piece.add_to(np.array(entry[0])), True  # a copy we own (it may be a view)
-        return
+    if node is None:  # a leaf: its gradient is kept under the leaf itself
+        node, pending = parent, leaf_grads
     current = pending.get(node)
     if current is None:
         pending[node] = piece.dense()
     elif node in owned:
         piece.add_to(current)
     else:
-        pending[node] = piece.add_to(np.array(current))
+        pending[node] = piece.add_to(np.array(current))  # a copy we own (it may be a view)
     owned.add(node)
 
 
@@ -825,15 +814,6 @@ def _call_backward_on_tensors(node, grad):
         _grad_mode.tensor_backward = outer
 
 
-def _accumulate_leaf(leaf, grad, leaf_grads):
-    """A seed given for a leaf root (``leaf.backward()``)."""
-    entry = leaf_grads.get(leaf)
-    if entry is None:
-        leaf_grads[leaf] = [grad, False]
-    else:
-        entry[0] = _add_grads(entry[0], grad)
-
-
 def _deliver_output_grad(node, grad, captured):
     out = node._output_ref()
     if out is None:
@@ -846,14 +826,14 @@ def _deliver_output_grad(node, grad, captured):
         out._grad = _as_grad_tensor(grad, copy=True)
 
 
-def _write_leaf_grads(leaf_grads):
+def _write_leaf_grads(leaf_grads, owned):
     """Accumulate the collected gradients into each leaf's ``.grad``."""
-    seen = set()
-    for leaf, (grad, owned) in leaf_grads.items():
+    seen = set()  # ids of the arrays handed out: one array that reached two leaves (a + b) is copied for the second
+    for leaf, grad in leaf_grads.items():
         current = leaf._grad
         if current is not None:
             leaf._grad = current + grad if isinstance(grad, Tensor) else Tensor._wrap(_add_grads(current.data, grad))
-        elif owned or (type(grad) is _ndarray and id(grad) not in seen and grad.flags.writeable):
+        elif type(grad) is _ndarray and id(grad) not in seen and (leaf in owned or grad.flags.writeable):
             wrapped = _new(Tensor)  # the common case: a fresh array only this leaf receives, wrapped as is
             wrapped.data, wrapped.grad_fn, wrapped.requires_grad = grad, None, False
             leaf._grad = wrapped
