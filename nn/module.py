@@ -81,7 +81,6 @@ class Module:
         return scope.run(self.forward, args, kwargs)
 
     _scope = None  # the name_scope this module enters, made at the first call
-    _layers = None  # Sequential: its submodules in order, a tuple made at the first call (registration clears it)
     _transparent = False  # True for containers that are never called (ModuleList): they prefix their items
 
     @property
@@ -131,7 +130,7 @@ class Module:
         else:
             members[name] = new_kind
         object.__setattr__(self, name, value)
-        self.__dict__.pop("_layers", None)  # the submodules may have changed
+        self.__dict__.pop("_layers", None)  # the submodules may have changed: Sequential makes its tuple again
 
     def __delattr__(self, name):
         self.__dict__.get("_members", {}).pop(name, None)
@@ -419,6 +418,8 @@ class Sequential(Module):
             if not isinstance(module, Module):
                 raise TypeError(f"Sequential: item {name!r} is a {type(module).__name__}, not a Module")
             setattr(self, name, module)
+
+    _layers = None  # the submodules in order, a tuple made at the first call (Module's registration clears it)
 
     def forward(self, x):
         layers = self._layers
