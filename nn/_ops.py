@@ -54,6 +54,7 @@ def _reduce(losses, reduction):
 
 _sum_all = np.add.reduce
 _dot = np.dot
+_FLOAT64 = np.dtype(np.float64)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -488,7 +489,8 @@ class BinaryCrossEntropyWithLogits(Function):
             np.reciprocal(grad_z, out=grad_z)
             np.putmask(grad_z, z < 0, grad_z * e)  # (a third of what multiply(..., where=z < 0) costs)
             grad_z -= y
-            grad_z *= grad * (1.0 / ctx.count)
+            # (a float64 grad as a Python float: the same product, without a NumPy operation on a 0-d array)
+            grad_z *= (grad.item() if grad.dtype is _FLOAT64 else grad) * (1.0 / ctx.count)
             return grad_z, None
         scale = _per_sample_grad(grad, ctx.reduction, ctx.count, ctx.kept_shape)
         if ctx.weight is not None:

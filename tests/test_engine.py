@@ -112,6 +112,26 @@ def test_backward_order_puts_every_node_after_its_consumers():
     assert order[0].name == "Sum" and len(order) == len(set(order)) == 6
 
 
+def test_the_pass_visits_backward_order_and_nodes_reached_only_through_slices():
+    """run_backward takes its nodes newest first from a heap instead of sorting backward_order(): the visits are that
+    order, and a node whose gradient arrives only as slices of its output (SliceGrad) is visited too."""
+    values = np.array([[0.5, 1.5, -1.0], [2.0, 0.1, 0.3]])
+
+    def graph():
+        x = leaf(values)
+        y = x.exp()  # its gradient comes only from y[0] and y[1:]
+        return x, (y[0] * 3.0).sum() + (y[1:] * y[1:]).sum()
+
+    x, total = graph()
+    expected_order = backward_order(total)
+    visited = []
+    run_backward(total, on_step=lambda step, node, grad, input_grads: visited.append(node))
+    assert visited == expected_order
+    x, total = graph()
+    total.backward()  # the plain loop (no on_step)
+    np.testing.assert_allclose(x.grad.data, [3 * np.exp(values[0]), 2 * np.exp(2 * values[1])])
+
+
 class _Logged(Function):
     """Identity that logs its backward calls; ``drop=True`` sends no gradient back."""
 

@@ -1,7 +1,7 @@
 """The shortcuts taken for speed give exactly what the plain computation gives.
 
 Each fast path (slice gradients added straight into one array, leaf gradients accumulated in place, the
-in-place sigmoid, the bias gradient by ones @ grad, a one-unit layer's input gradient by np.dot, the loss's
+in-place sigmoid, tanh's gradient in one array, the bias gradient by ones @ grad, a one-unit layer's input gradient by np.dot, the loss's
 fused backward, the gradient reductions of broadcast inputs, ``name_scope.run`` and its per-thread scope, the
 optimizer's shortcut for plain SGD, the LSTM's loops without temporaries) is checked against the computation
 it replaces, bit for bit where the old code's arithmetic is kept, and against central differences where it is
@@ -198,6 +198,28 @@ def test_sigmoid_is_the_course_formula_bit_for_bit(dtype):
     np.testing.assert_array_equal(via_op, expected)
     assert result.dtype == dtype and result[-7] == 0.0 and result[-6] == 1.0
     assert np.isnan(result[-1])
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (400, 4), (3, 2, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tanh_gradient_is_built_in_one_fresh_array(shape, dtype):
+    """Tanh's backward squares the output into a new array and finishes it in place: bit for bit grad * (1 - out*out),
+    with the output and the incoming gradient left as they were (a second backward gets the same)."""
+    rng = np.random.default_rng(len(shape))
+    x = leaf(rng.standard_normal(shape) * 2, dtype)
+    out = x.tanh()
+    out_before = out.data.copy()
+    grad = rng.standard_normal(shape).astype(dtype)
+    grad_before = grad.copy()
+    out.backward(grad, retain_graph=True)
+    expected = grad_before * (1 - out_before * out_before)
+    np.testing.assert_array_equal(x.grad.data, expected)
+    assert x.grad.dtype == dtype and x.grad.shape == shape
+    np.testing.assert_array_equal(out.data, out_before)
+    np.testing.assert_array_equal(grad, grad_before)
+    x.grad = None
+    out.backward(grad)
+    np.testing.assert_array_equal(x.grad.data, expected)
 
 
 def test_sigmoid_of_zero_d_and_integer_inputs():

@@ -6,6 +6,7 @@ op produces points at it through ``Tensor.grad_fn``. Nodes hold their inputs, ne
 weak reference), so a graph has no reference cycles and dies with its last tensor.
 """
 import contextlib
+import heapq
 import itertools
 import threading
 import weakref
@@ -646,6 +647,10 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
     With ``inputs`` (a list of tensors), return their gradients instead of accumulating into ``.grad``.
     ``on_step(step, node, grad_of_output, input_grads)`` is called for every node visited (used by viz; ``step``
     counts the visited nodes from 0).
+
+    The nodes are visited newest first, the order of ``backward_order``: a node is made after the nodes of its
+    inputs, so when it is visited every node that consumes its output has already added its gradient. A heap of
+    the nodes that have a gradient waiting gives that order without walking the graph first.
     """
     if isinstance(roots, Tensor):
         roots, grads = (roots,), (grads,)
@@ -656,6 +661,7 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
     pending = {}  # node -> accumulated gradient of its output
     leaf_grads = {}  # leaf Tensor -> its accumulated gradient
     owned = set()  # nodes and leaves whose accumulated gradient the engine allocated (safe to add into in place)
+    heap = []  # (-creation number, node) for every node in pending: popped newest first
     for root, grad in zip(roots, grads):
         if grad is None and type(root) is Tensor and root.grad_fn is not None and not create_graph and \
                 root.data.ndim == 0:
@@ -665,24 +671,25 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
         node = root.grad_fn
         if node is None:
             leaf_grads[root] = _add_grads(leaf_grads[root], seed) if root in leaf_grads else seed
+        elif node in pending:
+            pending[node] = _add_grads(pending[node], seed)
         else:
-            pending[node] = seed if node not in pending else _add_grads(pending[node], seed)
-    nodes = backward_order(roots)
-    # Only when something was written in place after the oldest node was made can a saved value be stale.
-    written_since = nodes[-1].sequence_number < _last_write if nodes else False
+            pending[node] = seed
+            _heappush(heap, (-node.sequence_number, node))
     # Everything beyond "call backward, route the gradients" costs one test per node when unused.
     hooks = _Hooks(create_graph, inputs, on_step) if (
-        written_since or create_graph or inputs is not None or on_step is not None or _anomaly_enabled) else None
+        create_graph or inputs is not None or on_step is not None or _anomaly_enabled) else None
     was_enabled = _grad_mode.enabled
     _grad_mode.enabled = create_graph  # the backward pass is recorded only for create_graph
     try:
-        for node in nodes:
-            grad = pending.pop(node, None)
-            if grad is None:
-                continue
+        while heap:
+            node = _heappop(heap)[1]
+            grad = pending.pop(node)
             if node.saved_tensors is None:
                 raise _freed_error(node)
             if hooks is None:
+                if node.sequence_number < _last_write:  # something was written in place after this node was made
+                    _check_saved_values(node)
                 if node._retains_output_grad:
                     _deliver_output_grad(node, grad, None)
                 input_grads = type(node).backward(node, grad)
@@ -699,22 +706,20 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                 # fast path: a gradient that already has the input's shape and dtype needs no fitting
                 if type(input_grad) is not _ndarray or input_grad.shape != data.shape or input_grad.dtype is not data.dtype:
                     if type(input_grad) is SliceGrad:
-                        _route_slice(input_grad, parent, pending, owned, leaf_grads)
+                        _route_slice(input_grad, parent, pending, owned, leaf_grads, heap)
                         continue
                     input_grad = _fit_grad(input_grad, parent, node, input_grads)
                 key = parent.grad_fn
                 if key is None:  # a leaf: its gradient is collected under the leaf, written to .grad at the end
-                    key, sums = parent, leaf_grads
+                    if parent in leaf_grads:
+                        _accumulate(leaf_grads, parent, input_grad, owned, create_graph)
+                    else:
+                        leaf_grads[parent] = input_grad  # not ours: it may be a view or another op's array
+                elif key in pending:
+                    _accumulate(pending, key, input_grad, owned, create_graph)
                 else:
-                    sums = pending
-                if key not in sums:
-                    sums[key] = input_grad  # not ours: it may be a view or another op's array
-                elif key in owned:
-                    sums[key] += input_grad  # our own buffer (an ndarray, never a NumPy scalar): add in place
-                else:
-                    sums[key] = _add_grads(sums[key], input_grad)
-                    if not create_graph:
-                        owned.add(key)
+                    pending[key] = input_grad
+                    _heappush(heap, (-key.sequence_number, key))
             if not retain_graph:
                 node.saved_tensors = None  # frees the saved arrays and marks the node as used up
     finally:
@@ -723,6 +728,20 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
         return hooks.captured_grads(leaf_grads)
     _write_leaf_grads(leaf_grads, owned)
     return None
+
+
+_heappush, _heappop = heapq.heappush, heapq.heappop
+
+
+def _accumulate(sums, key, grad, owned, create_graph):
+    """Add a further contribution ``grad`` into ``sums[key]``: in place into a buffer the engine made, else into a
+    fresh sum that becomes the engine's (the first contribution may be a view or another op's array)."""
+    if key in owned:
+        sums[key] += grad  # our own buffer (an ndarray, never a NumPy scalar): add in place
+    else:
+        sums[key] = _add_grads(sums[key], grad)
+        if not create_graph:
+            owned.add(key)
 
 
 class _Hooks:
@@ -776,19 +795,20 @@ def _gradient_count_error(node, input_grads):
     return RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients for {len(node.parents)} inputs")
 
 
-def _route_slice(piece, parent, pending, owned, leaf_grads):
+def _route_slice(piece, parent, pending, owned, leaf_grads, heap):
     """Add a slice's gradient into the accumulated gradient of ``parent`` (allocated, zero, on first use)."""
     node = parent.grad_fn
-    if node is None:  # a leaf: its gradient is kept under the leaf itself
-        node, pending = parent, leaf_grads
-    current = pending.get(node)
+    key, sums = (parent, leaf_grads) if node is None else (node, pending)  # a leaf's is kept under the leaf itself
+    current = sums.get(key)
     if current is None:
-        pending[node] = piece.dense()
-    elif node in owned:
+        sums[key] = piece.dense()
+        if node is not None:
+            _heappush(heap, (-node.sequence_number, node))
+    elif key in owned:
         piece.add_to(current)
     else:
-        pending[node] = piece.add_to(np.array(current))  # a copy we own (it may be a view)
-    owned.add(node)
+        sums[key] = piece.add_to(np.array(current))  # a copy we own (it may be a view)
+    owned.add(key)
 
 
 def _call_backward_on_tensors(node, grad):

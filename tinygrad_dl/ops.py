@@ -285,7 +285,12 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (1 - out * out)
+        if type(grad) is np.ndarray and out.ndim:  # (the engine hands grad in out's shape and dtype)
+            # grad * (1 - out²) in one fresh array instead of three: the same products, in a training step's hot path
+            slope = np.square(out)
+            np.subtract(1, slope, out=slope)
+            return np.multiply(slope, grad, out=slope)
+        return grad * (1 - out * out)  # arrays or Tensors (create_graph), 0-d too
 
 
 class Sigmoid(Function):
