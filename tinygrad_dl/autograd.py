@@ -670,9 +670,12 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
             seed = _seed_grad(root, grad, create_graph)
         node = root.grad_fn
         if node is None:
-            leaf_grads[root] = _add_grads(leaf_grads[root], seed) if root in leaf_grads else seed
+            if root in leaf_grads:
+                _accumulate(leaf_grads, root, seed, owned, create_graph)
+            else:
+                leaf_grads[root] = seed
         elif node in pending:
-            pending[node] = _add_grads(pending[node], seed)
+            _accumulate(pending, node, seed, owned, create_graph)
         else:
             pending[node] = seed
             _heappush(heap, (-node.sequence_number, node))
