@@ -30,16 +30,17 @@ def _per_sample_grad(grad, reduction, count, kept_shape):
     return grad
 
 
-_ONES = {}  # dtype -> the read-only vector of ones _ones made last
+_ONES = [np.ones(0)]  # the read-only vector of ones _ones made last
 
 
 def _ones(count, dtype):
-    """A read-only vector of ``count`` ones (the one made last for this dtype is reused: batches repeat a size)."""
-    ones = _ONES.get(dtype)
-    if ones is None or ones.shape[0] != count:
+    """A read-only vector of ``count`` ones (the one made last is reused: batches repeat a size and a dtype). Checked
+    with len() and dtype identity: no shape tuple and no dtype hash on a training step's path."""
+    ones = _ONES[0]
+    if len(ones) != count or ones.dtype is not dtype:
         ones = np.ones(count, dtype)
         ones.flags.writeable = False
-        _ONES[dtype] = ones
+        _ONES[0] = ones
     return ones
 
 
@@ -54,6 +55,7 @@ def _reduce(losses, reduction):
 
 _sum_all = np.add.reduce
 _dot = np.dot
+_ndarray = np.ndarray
 _FLOAT64 = np.dtype(np.float64)
 
 
@@ -66,17 +68,17 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        x_shape, weight_shape = x.shape, weight.shape
-        if len(weight_shape) != 2 or not x_shape or x_shape[-1] != weight_shape[1]:
-            raise ValueError(f"linear: input of shape {x_shape} does not fit a weight of shape {weight_shape} "
-                             "(weight is (out_features, in_features); the input's last axis must be in_features)")
-        if bias is not None and bias.shape != weight_shape[:1]:
-            raise ValueError(f"linear: bias has shape {bias.shape}, expected ({weight_shape[0]},) for a weight of "
-                             f"shape {weight_shape}")
+        # (ndim and len() make no shape tuples: this runs on every training step; matmul checks the input's last
+        # axis against in_features itself)
+        if weight.ndim != 2 or bias is not None and (bias.ndim != 1 or len(bias) != len(weight)):
+            raise _linear_shape_error(x, weight, bias)
         needs = ctx.needs_input_grad
         # save only what the backward will read: x for dW, weight for dx
         ctx.saved_tensors = (x if needs[1] else None, weight if needs[0] else None)
-        out = x @ weight.T
+        try:
+            out = x @ weight.T
+        except ValueError:
+            raise _linear_shape_error(x, weight, bias) from None
         if bias is not None:
             if bias.dtype is out.dtype:
                 out += bias  # out is a fresh array: adding in place saves a copy
@@ -93,7 +95,7 @@ class Linear(Function):
         if need_x:
             # an output of one unit (the course's output layers) makes this an outer product: np.dot computes the
             # same products a third cheaper than matmul at the course's sizes
-            grad_x = _dot(grad_2d, weight) if weight.shape[0] == 1 and type(grad_2d) is np.ndarray else grad_2d @ weight
+            grad_x = _dot(grad_2d, weight) if len(weight) == 1 and type(grad_2d) is _ndarray else grad_2d @ weight
             if grad.ndim != 2:  # x had the gradient's leading axes and in_features
                 grad_x = grad_x.reshape(grad.shape[:-1] + weight.shape[1:])
         if need_w:
@@ -101,11 +103,20 @@ class Linear(Function):
         if need_b:
             # the column sums of grad_2d as ones @ grad_2d, one BLAS matrix-vector product: NumPy's sum(axis=0)
             # adds many short rows one after the other (a (400, 4) gradient took longer than the matmuls around it)
-            if type(grad_2d) is np.ndarray:
-                grad_b = _ones(grad_2d.shape[0], grad_2d.dtype) @ grad_2d
+            if type(grad_2d) is _ndarray:
+                grad_b = _ones(len(grad_2d), grad_2d.dtype) @ grad_2d
             else:  # a Tensor (create_graph): a recorded sum
                 grad_b = grad_2d.sum(axis=0)
         return grad_x, grad_w, grad_b
+
+
+def _linear_shape_error(x, weight, bias):
+    """What linear says when the shapes of its input, weight and bias do not fit together."""
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        return ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape {weight.shape} (weight is "
+                          "(out_features, in_features); the input's last axis must be in_features)")
+    return ValueError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},) for a weight of shape "
+                      f"{weight.shape}")
 
 
 class LeakyReLU(Function):
@@ -452,11 +463,13 @@ class BinaryCrossEntropyWithLogits(Function):
     are constants.
     """
 
-    weight = pos_weight = None  # read from the class unless a call sets them
+    weight = pos_weight = exp_neg_abs = kept_shape = None  # read from the class unless a call sets them
 
     @staticmethod
     def forward(ctx, z, y, reduction="mean", weight=None, pos_weight=None):
-        ctx.reduction, ctx.count, ctx.kept_shape = reduction, z.size, z.shape
+        ctx.reduction, ctx.count = reduction, z.size
+        if reduction == "none":
+            ctx.kept_shape = z.shape
         if weight is not None or pos_weight is not None:
             ctx.weight, ctx.pos_weight = weight, pos_weight
         ctx.saved_tensors = (z, y)
@@ -467,7 +480,8 @@ class BinaryCrossEntropyWithLogits(Function):
                 np.negative(exp_neg_abs, out=exp_neg_abs)
                 np.exp(exp_neg_abs, out=exp_neg_abs)
                 losses += np.log1p(exp_neg_abs)
-                ctx.exp_neg_abs = exp_neg_abs
+                if reduction == "mean" and weight is None:  # the usual case: backward's shortcut reads it
+                    ctx.exp_neg_abs = exp_neg_abs
             else:
                 losses += np.log1p(np.exp(-np.abs(z)))
         else:
@@ -478,13 +492,13 @@ class BinaryCrossEntropyWithLogits(Function):
     @staticmethod
     def backward(ctx, grad):
         z, y = ctx.saved_tensors
-        need_z, need_y = ctx.needs_input_grad[:2]
-        if ctx.reduction == "mean" and ctx.weight is None and ctx.pos_weight is None and need_z and not need_y and \
-                type(z) is np.ndarray and z.ndim:
+        needs = ctx.needs_input_grad
+        need_z, need_y = needs[0], needs[1]
+        e = ctx.exp_neg_abs  # set by forward for a mean without weights over an array with axes
+        if e is not None and need_z and not need_y and type(z) is _ndarray:
             # the usual case (a training step): (sigmoid(z) - y) * grad / count, in one fresh array. With e = e^-|z|
             # from forward, sigmoid(z) is 1 / (1 + e) where z >= 0 (the course's formula, bit for bit) and e / (1 + e)
             # where z < 0: no exp again, and nothing can overflow
-            e = ctx.exp_neg_abs
             grad_z = e + 1
             np.reciprocal(grad_z, out=grad_z)
             np.putmask(grad_z, z < 0, grad_z * e)  # (a third of what multiply(..., where=z < 0) costs)

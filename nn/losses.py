@@ -10,6 +10,7 @@ import numpy as np
 from tinygrad_dl import Tensor
 
 from . import functional as F
+from ._ops import BinaryCrossEntropyWithLogits as _BCEWithLogits
 from .module import Module
 
 
@@ -68,7 +69,7 @@ class BCEWithLogitsLoss(_WeightedLoss):
                 usual = p.dtype is t.dtype and p.shape == t.shape and p.dtype.kind == "f"
             if not usual:  # lists, arrays, other dtypes or shapes: F._pair converts them or explains
                 prediction, target = F._pair("binary_cross_entropy_with_logits", prediction, target)
-            return F._ops.BinaryCrossEntropyWithLogits.apply(prediction, target, reduction=self.reduction)
+            return _BCEWithLogits.apply(prediction, target, reduction=self.reduction)
         return F.binary_cross_entropy_with_logits(prediction, target, self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
 

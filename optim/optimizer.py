@@ -70,6 +70,7 @@ def _check_param(owner, position, param):
                          "give the tensor a writable copy (np.array(data))")
 
 
+_ndarray = np.ndarray
 _NO_GRAD = no_grad()  # one shared block for every step (no_grad() objects can be entered again while active)
 
 
@@ -166,26 +167,38 @@ class Optimizer:
         groups = self.param_groups
         if self._checked_groups != groups:  # dict comparisons in C: cheap when nothing changed
             self._recheck_hyperparameters()
-        work = []  # validate every gradient, then update
+        self._update_all(self._checked_gradients(groups))
+        return loss
+
+    def _checked_gradients(self, groups):
+        """``[(group, its parameters that have a gradient, those gradients' arrays)]``, every gradient checked
+        first: a bad one raises before anything is updated. (Two lists per group, no tuple per parameter: this
+        runs on every training step.)"""
+        checked = []
         for group in groups:
+            params, grads = [], []
             for param in group["params"]:
-                grad = param._grad  # None or a Tensor (the .grad setter turns arrays into Tensors)
+                grad = param._grad  # None, a Tensor, or the array a backward pass stored (see Tensor._get_grad)
                 if grad is not None:
-                    grad, data = grad.data, param.data  # (data may have been replaced since the constructor checked it)
+                    if type(grad) is not _ndarray:
+                        grad = grad.data
+                    data = param.data  # (data may have been replaced since the constructor checked it)
                     if grad.shape != data.shape or grad.dtype.kind != "f" or data.dtype.kind != "f" or \
                             not data.flags.writeable:
                         self._reject_gradient(param, grad)
-                    work.append((param, grad, group))
-        self._update_all(work)
-        return loss
+                    params.append(param)
+                    grads.append(grad)
+            checked.append((group, params, grads))
+        return checked
 
-    def _update_all(self, work):
-        """Call ``update_parameter`` under ``no_grad`` for every (param, grad, group) in ``work`` (SGD takes a
-        shortcut here)."""
+    def _update_all(self, checked):
+        """Call ``update_parameter`` under ``no_grad`` for every parameter in ``checked`` (from
+        ``_checked_gradients``; SGD takes a shortcut here)."""
         state, update = self.state, self.update_parameter
         with _NO_GRAD:
-            for param, grad, group in work:
-                update(param, grad, state[param], group)
+            for group, params, grads in checked:
+                for param, grad in zip(params, grads):
+                    update(param, grad, state[param], group)
 
     def _reject_gradient(self, param, grad):
         position = next(i for i, p in enumerate(self._all_params()) if p is param)

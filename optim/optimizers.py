@@ -86,17 +86,18 @@ class SGD(Optimizer):
         if group["nesterov"] and group["momentum"] == 0:
             raise ValueError(f"{self._name}: nesterov=True needs a momentum > 0, got momentum=0.0")
 
-    def _update_all(self, work):
+    def _update_all(self, checked):
         if type(self).update_parameter is not SGD.update_parameter:  # a subclass changed the update: use it
-            return super()._update_all(work)
+            return super()._update_all(checked)
         written = []
-        for param, grad, group in work:
+        for group, params, grads in checked:
             if group["momentum"] or group["weight_decay"]:
-                with _NO_GRAD:
-                    self.update_parameter(param, grad, self.state[param], group)
-            else:  # plain gradient descent, the course's W = W - lr * dW, straight on the array: step() has
-                data = param.data  # checked the gradient's shape and dtype, so what sub_ checks again holds
-                data -= group["lr"] * grad
+                super()._update_all([(group, params, grads)])
+                continue
+            lr = group["lr"]  # plain gradient descent, the course's W = W - lr * dW, straight on the arrays: step()
+            for param, grad in zip(params, grads):  # has checked each gradient's shape and dtype (what sub_ checks)
+                data = param.data
+                data -= lr * grad
                 param._version += 1
                 written.append(data)
         note_inplace_writes(written)  # what sub_ tells the engine, for all the parameters at once

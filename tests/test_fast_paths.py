@@ -273,11 +273,25 @@ def test_one_output_unit_takes_the_outer_product_by_np_dot(x_shape, dtype):
                                                          bias.detach().astype(np.float64).requires_grad_()])
 
 
-def test_the_bias_gradient_reuses_one_vector_of_ones_per_dtype():
+def test_the_bias_gradient_reuses_the_last_vector_of_ones():
     from tinygrad_dl.nn import _ops
-    first = _ops._ones(400, np.float64)
-    assert _ops._ones(400, np.float64) is first and not first.flags.writeable
-    assert _ops._ones(7, np.float64).shape == (7,) and _ops._ones(7, np.float32).dtype == np.float32
+    float32, float64 = np.dtype(np.float32), np.dtype(np.float64)  # (it is handed an array's dtype)
+    first = _ops._ones(400, float64)
+    assert _ops._ones(400, float64) is first and not first.flags.writeable
+    assert _ops._ones(7, float64).shape == (7,) and _ops._ones(7, float32).dtype == np.float32
+    assert _ops._ones(7, float64).dtype == np.float64 and _ops._ones(400, float64).shape == (400,)
+
+
+def test_bias_gradients_as_batch_sizes_and_dtypes_alternate():
+    """The one cached vector of ones follows every change of batch size and dtype."""
+    rng = np.random.default_rng(5)
+    for rows, dtype in [(3, np.float64), (5, np.float64), (3, np.float32), (3, np.float64), (1, np.float32)]:
+        x = Tensor(rng.standard_normal((rows, 2)).astype(dtype))
+        weight, bias = leaf(rng.standard_normal((4, 2)), dtype), leaf(np.zeros(4), dtype)
+        grad = rng.standard_normal((rows, 4)).astype(dtype)
+        F.linear(x, weight, bias).backward(grad)
+        assert bias.grad.dtype == dtype
+        np.testing.assert_allclose(bias.grad.data, grad.sum(axis=0), rtol=8 * np.finfo(dtype).eps)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -407,6 +421,48 @@ def test_plain_sgd_shortcut_and_its_subclasses():
     (v * v).sum().backward()
     Halving([v], lr=0.5).step()
     np.testing.assert_array_equal(v.data, [0.5, 1.0])
+
+
+def test_plain_sgd_groups_next_to_a_group_with_momentum():
+    """Plain groups take the shortcut, a group with momentum the general update; a parameter without a gradient
+    is skipped; every update bumps its parameter's version once."""
+    w, b, u, idle = leaf([1.0, 2.0]), leaf([3.0]), leaf([1.0, -1.0]), leaf([5.0])
+    opt = optim.SGD([{"params": [w, idle]}, {"params": [u], "momentum": 0.9}, {"params": [b], "lr": 0.5}], lr=0.1)
+    velocity = np.zeros(2)
+    for step in range(2):
+        opt.zero_grad()
+        (w * w + u * u * 3).sum().backward()
+        (b * 4).sum().backward()
+        expected_w, expected_b = w.data - 0.1 * 2 * w.data, b.data - 0.5 * 4
+        velocity = 0.9 * velocity + 6 * u.data
+        expected_u = u.data - 0.1 * velocity
+        opt.step()
+        np.testing.assert_array_equal(w.data, expected_w)
+        np.testing.assert_array_equal(b.data, expected_b)
+        np.testing.assert_allclose(u.data, expected_u, rtol=1e-15)
+    assert (w._version, b._version, u._version, idle._version) == (2, 2, 2, 0)
+
+
+def test_a_gradient_stored_by_backward_is_one_tensor_at_every_read():
+    """backward leaves a fresh gradient as a bare array; .grad wraps it once and returns that Tensor from then on,
+    and accumulation and the optimizer see the same values whether .grad was read in between or not."""
+    def run(read_between):
+        w = leaf([1.0, -2.0, 3.0])
+        opt = optim.SGD([w], lr=0.25)
+        (w * w).sum().backward()
+        if read_between:
+            first = w.grad
+            assert w.grad is first and isinstance(first, Tensor) and first.grad_fn is None
+            assert w.grad.data is first.data and first.data.flags.writeable
+        (w * 3).sum().backward()  # accumulates into the stored gradient
+        accumulated = w.grad.data.copy()
+        opt.step()
+        return accumulated, w.data.copy()
+
+    (grad_a, w_a), (grad_b, w_b) = run(False), run(True)
+    np.testing.assert_array_equal(grad_a, [5.0, -1.0, 9.0])
+    np.testing.assert_array_equal(grad_a, grad_b)
+    np.testing.assert_array_equal(w_a, w_b)
 
 
 def test_matmul_still_refuses_zero_d_operands():

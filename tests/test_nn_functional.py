@@ -1,6 +1,8 @@
 """nn.functional: values against NumPy formulas, gradients against numerical differences (float64),
 second derivatives of the fused ops, stability at |x| = 1e3, dtypes and error messages.
 (Losses are in test_nn_losses.py.)"""
+import re
+
 import numpy as np
 import pytest
 
@@ -74,6 +76,17 @@ def test_linear_shape_errors_name_the_shapes():
         F.linear(np.ones((4, 2)), np.ones((3, 5)))
     with pytest.raises(ValueError, match=r"bias has shape \(2,\), expected \(3,\)"):
         F.linear(np.ones((4, 5)), np.ones((3, 5)), np.ones(2))
+    # shapes that NumPy would broadcast or multiply without complaint
+    for bias_shape in [(1,), (3, 1), (1, 3), ()]:
+        with pytest.raises(ValueError, match=rf"linear: bias has shape {re.escape(str(bias_shape))}, expected \(3,\)"):
+            F.linear(np.ones((4, 5)), np.ones((3, 5)), np.ones(bias_shape))
+    for weight_shape in [(2, 3, 5), (5,)]:
+        with pytest.raises(ValueError, match=rf"linear: input of shape \(4, 5\) does not fit a weight of shape "
+                                             rf"{re.escape(str(weight_shape))}"):
+            F.linear(np.ones((4, 5)), np.ones(weight_shape))
+    with pytest.raises(ValueError, match=r"linear: input of shape \(\) does not fit a weight of shape \(3, 5\)"):
+        F.linear(np.array(2.0), np.ones((3, 5)))
+    assert F.linear(np.ones(5), np.ones((3, 5)), np.ones(3)).shape == (3,)  # a single example works
 
 
 # -- activations --------------------------------------------------------------------------------------------

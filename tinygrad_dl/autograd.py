@@ -850,20 +850,22 @@ def _deliver_output_grad(node, grad, captured):
 
 
 def _write_leaf_grads(leaf_grads, owned):
-    """Accumulate the collected gradients into each leaf's ``.grad``."""
+    """Accumulate the collected gradients into each leaf's ``.grad``. A fresh array only this leaf receives is stored
+    bare (``Tensor.grad`` wraps it at the first read); anything else is stored as a Tensor of its own."""
     seen = set()  # ids of the arrays handed out: one array that reached two leaves (a + b) is copied for the second
     for leaf, grad in leaf_grads.items():
+        key = id(grad)
         current = leaf._grad
-        if current is not None:
-            leaf._grad = current + grad if isinstance(grad, Tensor) else Tensor._wrap(_add_grads(current.data, grad))
-        elif type(grad) is _ndarray and id(grad) not in seen and (leaf in owned or grad.flags.writeable):
-            wrapped = _new(Tensor)  # the common case: a fresh array only this leaf receives, wrapped as is
-            wrapped.data, wrapped.grad_fn, wrapped.requires_grad = grad, None, False
-            leaf._grad = wrapped
-        else:
+        if current is None and type(grad) is _ndarray and key not in seen and (leaf in owned or grad.flags.writeable):
+            leaf._grad = grad  # the common case
+        elif current is None:
             # a Tensor (create_graph), a read-only broadcast view, or the very array another leaf got (a + b)
-            leaf._grad = _as_grad_tensor(grad, copy=id(grad) in seen)
-        seen.add(id(grad))
+            leaf._grad = _as_grad_tensor(grad, copy=key in seen)
+        elif isinstance(grad, Tensor):
+            leaf._grad = leaf.grad + grad
+        else:
+            leaf._grad = _add_grads(current if type(current) is _ndarray else current.data, grad)
+        seen.add(key)
 
 
 def _as_grad_tensor(grad, copy=False):

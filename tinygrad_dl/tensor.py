@@ -138,7 +138,7 @@ class Tensor:
     # the rest are read from the class until a tensor sets its own.
     __slots__ = ("data", "grad_fn", "requires_grad", "__dict__", "__weakref__")
     __array_ufunc__ = None  # NumPy operators defer to ours, so `np_array @ tensor` builds a graph
-    _grad = None
+    _grad = None  # the gradient: a Tensor, or the bare array a backward pass stored (see _get_grad)
     name = None
     _retains_grad = False
     _version = 0  # bumped by every in-place change (see "in-place updates" below)
@@ -175,7 +175,13 @@ class Tensor:
                                 f"{self.data.shape}; convert it with .astype({self.data.dtype}) first")
         self._grad = value
 
-    grad = property(attrgetter("_grad"), _set_grad, doc="The accumulated gradient (a Tensor) or None.")
+    def _get_grad(self):
+        grad = self._grad
+        if type(grad) is _ndarray:  # stored bare by the backward pass: wrapped at the first read (training steps never
+            grad = self._grad = Tensor._wrap(grad)  # read .grad, the optimizer reads the array: no Tensor for it)
+        return grad
+
+    grad = property(_get_grad, _set_grad, doc="The accumulated gradient (a Tensor) or None.")
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.data.dtype.kind != "f":
