@@ -213,6 +213,17 @@ def _load_benchmark():
     return module
 
 
+def test_ab_benchmark_times_two_builds_of_the_same_network():
+    """benchmarks/ab_flower.py copies two builds under names of their own; a build against itself runs the same
+    network (the script refuses builds whose losses differ) and times both."""
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "ab_flower.py"
+    spec = importlib.util.spec_from_file_location("ab_flower", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ratios = module.compare(None, None, runs=2, iterations=1, repeats=2)
+    assert len(ratios["new/base"]) == 2 and all(r > 0 for r in ratios["base"] + ratios["new"])
+
+
 def test_benchmark_networks_compute_the_same_thing():
     """The timed NumPy reference and the timed tinygrad_dl step are the same network, step for step."""
     bench = _load_benchmark()
