@@ -167,38 +167,34 @@ class Optimizer:
         groups = self.param_groups
         if self._checked_groups != groups:  # dict comparisons in C: cheap when nothing changed
             self._recheck_hyperparameters()
-        self._update_all(self._checked_gradients(groups))
+        for group in groups:  # every gradient is checked before the first parameter changes
+            self._check_gradients(group["params"])
+        self._update_all(groups)
         return loss
 
-    def _checked_gradients(self, groups):
-        """``[(group, its parameters that have a gradient, those gradients' arrays)]``, every gradient checked
-        first: a bad one raises before anything is updated. (Two lists per group, no tuple per parameter: this
-        runs on every training step.)"""
-        checked = []
-        for group in groups:
-            params, grads = [], []
-            for param in group["params"]:
-                grad = param._grad  # None, a Tensor, or the array a backward pass stored (see Tensor._get_grad)
-                if grad is not None:
-                    if type(grad) is not _ndarray:
-                        grad = grad.data
-                    data = param.data  # (data may have been replaced since the constructor checked it)
-                    if grad.shape != data.shape or grad.dtype.kind != "f" or data.dtype.kind != "f" or \
-                            not data.flags.writeable:
-                        self._reject_gradient(param, grad)
-                    params.append(param)
-                    grads.append(grad)
-            checked.append((group, params, grads))
-        return checked
+    def _check_gradients(self, params):
+        """Raise (naming the parameter) for a gradient that does not fit its parameter, or a parameter whose data
+        was replaced by one that cannot be updated in place."""
+        for param in params:
+            grad = param._grad  # None, a Tensor, or the array a backward pass stored (see Tensor._get_grad)
+            if grad is not None:
+                if type(grad) is not _ndarray:
+                    grad = grad.data
+                data = param.data  # (data may have been replaced since the constructor checked it)
+                if grad.shape != data.shape or grad.dtype.kind != "f" or data.dtype.kind != "f" or \
+                        not data.flags.writeable:
+                    self._reject_gradient(param, grad)
 
-    def _update_all(self, checked):
-        """Call ``update_parameter`` under ``no_grad`` for every parameter in ``checked`` (from
-        ``_checked_gradients``; SGD takes a shortcut here)."""
+    def _update_all(self, groups):
+        """Call ``update_parameter`` under ``no_grad`` for every parameter of ``groups`` that has a gradient (all
+        checked by ``step``; SGD takes a shortcut here)."""
         state, update = self.state, self.update_parameter
         with _NO_GRAD:
-            for group, params, grads in checked:
-                for param, grad in zip(params, grads):
-                    update(param, grad, state[param], group)
+            for group in groups:
+                for param in group["params"]:
+                    grad = param._grad
+                    if grad is not None:
+                        update(param, grad if type(grad) is _ndarray else grad.data, state[param], group)
 
     def _reject_gradient(self, param, grad):
         position = next(i for i, p in enumerate(self._all_params()) if p is param)

@@ -12,7 +12,7 @@ import numpy as np
 
 from tinygrad_dl.autograd import note_inplace_writes
 
-from .optimizer import _NO_GRAD, Optimizer, check_number
+from .optimizer import _NO_GRAD, Optimizer, _ndarray, check_number
 
 
 @functools.lru_cache(maxsize=64)
@@ -86,20 +86,22 @@ class SGD(Optimizer):
         if group["nesterov"] and group["momentum"] == 0:
             raise ValueError(f"{self._name}: nesterov=True needs a momentum > 0, got momentum=0.0")
 
-    def _update_all(self, checked):
+    def _update_all(self, groups):
         if type(self).update_parameter is not SGD.update_parameter:  # a subclass changed the update: use it
-            return super()._update_all(checked)
+            return super()._update_all(groups)
         written = []
-        for group, params, grads in checked:
+        for group in groups:
             if group["momentum"] or group["weight_decay"]:
-                super()._update_all([(group, params, grads)])
+                super()._update_all((group,))
                 continue
             lr = group["lr"]  # plain gradient descent, the course's W = W - lr * dW, straight on the arrays: step()
-            for param, grad in zip(params, grads):  # has checked each gradient's shape and dtype (what sub_ checks)
-                data = param.data
-                data -= lr * grad
-                param._version += 1
-                written.append(data)
+            for param in group["params"]:  # has checked each gradient's shape and dtype (what sub_ checks)
+                grad = param._grad
+                if grad is not None:
+                    data = param.data
+                    data -= lr * (grad if type(grad) is _ndarray else grad.data)
+                    param._version += 1
+                    written.append(data)
         note_inplace_writes(written)  # what sub_ tells the engine, for all the parameters at once
 
     def update_parameter(self, param, grad, state, group):
