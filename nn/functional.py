@@ -6,6 +6,7 @@ dropout, normalisation and losses are single graph nodes (see ``_ops.py``); the 
 import numpy as np
 
 from tinygrad_dl import Tensor
+from tinygrad_dl.autograd import apply_ternary as _apply_ternary
 
 from . import _ops
 from .multitask import masked_binary_cross_entropy_with_logits  # noqa: F401  (the multi-task loss, in F too)
@@ -31,9 +32,11 @@ def linear(x, weight, bias=None):
         x = Tensor(x)
     if not isinstance(weight, Tensor):
         weight = Tensor(weight)
-    if bias is not None and not isinstance(bias, Tensor):
+    if bias is None:
+        return _ops.Linear.apply(x, weight, None)
+    if not isinstance(bias, Tensor):
         bias = Tensor(bias)
-    return _ops.Linear.apply(x, weight, bias)
+    return _apply_ternary(_ops.Linear, x, weight, bias)
 
 
 def relu(x):

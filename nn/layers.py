@@ -8,6 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from tinygrad_dl import Tensor
+from tinygrad_dl.autograd import apply_ternary as _apply_ternary
 
 from . import functional as F
 from . import init as nn_init
@@ -114,8 +115,8 @@ class Linear(Module):
             nn_init.uniform_(self.bias, -bound, bound, generator=generator)
 
     def forward(self, x):
-        if isinstance(x, Tensor):  # (the op checks the shapes; F.linear first turns lists and arrays into Tensors)
-            return _LinearOp.apply(x, self.weight, self.bias)
+        if isinstance(x, Tensor) and self.bias is not None:  # (weight and bias are Parameters: registration says so)
+            return _apply_ternary(_LinearOp, x, self.weight, self.bias)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):

@@ -8,6 +8,7 @@ As in PyTorch, the losses that take class or element weights have ``weight`` as 
 import numpy as np
 
 from tinygrad_dl import Tensor
+from tinygrad_dl.autograd import apply_binary as _apply_binary
 
 from . import functional as F
 from ._ops import BinaryCrossEntropyWithLogits as _BCEWithLogits
@@ -69,7 +70,7 @@ class BCEWithLogitsLoss(_WeightedLoss):
                 usual = p.dtype is t.dtype and p.shape == t.shape and p.dtype.kind == "f"
             if not usual:  # lists, arrays, other dtypes or shapes: F._pair converts them or explains
                 prediction, target = F._pair("binary_cross_entropy_with_logits", prediction, target)
-            return _BCEWithLogits.apply(prediction, target, reduction=self.reduction)
+            return _apply_binary(_BCEWithLogits, prediction, target, {"reduction": self.reduction})
         return F.binary_cross_entropy_with_logits(prediction, target, self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
 

@@ -465,6 +465,38 @@ def test_a_gradient_stored_by_backward_is_one_tensor_at_every_read():
     np.testing.assert_array_equal(w_a, w_b)
 
 
+@pytest.mark.parametrize("needs", [(False, True, True), (True, True, True), (True, False, True), (False, False, True),
+                                   (False, True, False), (False, False, False)])
+def test_a_linear_layer_records_what_apply_records(needs):
+    """nn.Linear records its node through the unrolled three-input path: the same needs, parents, values and
+    gradients as Function.apply, with frozen parameters, data inputs and no_grad."""
+    from tinygrad_dl.nn import _ops
+    rng = np.random.default_rng(sum(needs))
+    layer = nn.Linear(3, 2, dtype=np.float64)
+    layer.weight.requires_grad, layer.bias.requires_grad = needs[1], needs[2]
+    x = Tensor(rng.standard_normal((4, 3)), requires_grad=needs[0])
+    out = layer(x)
+    reference = _ops.Linear.apply(x, layer.weight, layer.bias)
+    np.testing.assert_array_equal(out.data, reference.data)
+    assert out.requires_grad == reference.requires_grad == any(needs)
+    if any(needs):
+        node = out.grad_fn
+        assert node.needs_input_grad == needs == reference.grad_fn.needs_input_grad
+        assert node.parents == tuple(t if n else None for t, n in zip((x, layer.weight, layer.bias), needs))
+        grad = rng.standard_normal((4, 2))
+        out.backward(grad)
+        for tensor, expected in zip((x, layer.weight, layer.bias), (grad @ layer.weight.data, grad.T @ x.data,
+                                                                     grad.sum(axis=0))):
+            if tensor.requires_grad:
+                np.testing.assert_allclose(tensor.grad.data, expected, rtol=1e-12)
+            else:
+                assert tensor.grad is None
+    else:
+        assert out.grad_fn is None
+    with tg.no_grad():
+        assert layer(x).grad_fn is None and not layer(x).requires_grad
+
+
 def test_matmul_still_refuses_zero_d_operands():
     with pytest.raises(ValueError, match="matmul does not take 0-d operands"):
         leaf(2.0) @ leaf([1.0])
