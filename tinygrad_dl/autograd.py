@@ -113,18 +113,9 @@ class name_scope:
         return False
 
     def run(self, fn, args=(), kwargs=None):
-        """``fn(*args, **kwargs)`` inside the scope: what ``with`` does, in one call (``nn.Module.__call__`` uses it on
-        every call of a layer)."""
-        cell = _scopes.cell
-        outer = cell[0]
-        inner = self._last_inner
-        if outer is not self._last_outer or inner is None:
-            inner = self._inner(outer)
-        cell[0] = inner
-        try:
+        """``fn(*args, **kwargs)`` inside the scope: what ``with`` does, in one call."""
+        with self:
             return fn(*args, **kwargs) if kwargs else fn(*args)
-        finally:
-            cell[0] = outer
 
 
 def current_scope():
