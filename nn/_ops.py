@@ -492,8 +492,7 @@ class BinaryCrossEntropyWithLogits(Function):
     @staticmethod
     def backward(ctx, grad):
         z, y = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        need_z, need_y = needs[0], needs[1]
+        need_z, need_y = ctx.needs_input_grad
         e = ctx.exp_neg_abs  # set by forward for a mean without weights over an array with axes
         if e is not None and need_z and not need_y and type(z) is _ndarray:
             # the usual case (a training step): (sigmoid(z) - y) * grad / count, in one fresh array. With e = e^-|z|

@@ -2,8 +2,9 @@
 
 Each fast path (slice gradients added straight into one array, leaf gradients accumulated in place, the
 in-place sigmoid, tanh's gradient in one array, the bias gradient by ones @ grad, a one-unit layer's input gradient by np.dot, the loss's
-fused backward, the gradient reductions of broadcast inputs, ``name_scope.run`` and its per-thread scope, the
-optimizer's shortcut for plain SGD, the LSTM's loops without temporaries) is checked against the computation
+fused backward, the gradient reductions of broadcast inputs, the per-thread scope a module call switches itself,
+Linear's three-input recording, the optimizer's shortcut for plain SGD, gradients stored as arrays until ``.grad``
+is read, the LSTM's loops without temporaries) is checked against the computation
 it replaces, bit for bit where the old code's arithmetic is kept, and against central differences where it is
 a new gradient path.
 """
@@ -350,6 +351,27 @@ def test_name_scope_run_is_a_with_block_in_one_call():
 
     with pytest.raises(ValueError, match="inside"):
         inner.run(fails)
+    assert tg.current_scope() == ()
+
+
+def test_a_module_call_restores_the_scope_when_forward_raises():
+    """Module.__call__ switches the thread's scope itself: an exception in forward leaves the outer scope active, and
+    the next call of the module labels its nodes as before."""
+    class Failing(nn.Module):
+        fail = True
+
+        def forward(self, x):
+            if self.fail:
+                raise ValueError("inside forward")
+            return x * 2
+
+    module = Failing()
+    with name_scope("outer"):
+        with pytest.raises(ValueError, match="inside forward"):
+            module(leaf([1.0]))
+        assert tg.current_scope() == ("outer",)
+        module.fail = False
+        assert module(leaf([1.0])).grad_fn.scope == ("outer", "Failing")
     assert tg.current_scope() == ()
 
 
