@@ -76,7 +76,9 @@ class Linear(Function):
         # save only what the backward will read: x for dW, weight for dx
         ctx.saved_tensors = (x if needs[1] else None, weight if needs[0] else None)
         try:
-            out = x @ weight.T
+            # np.dot runs the 2-d product with less dispatch than matmul (0.4 us of a small layer's 2.5); it would
+            # multiply a 0-d input by the weight and loops without BLAS past 2-d, so those go to matmul
+            out = _dot(x, weight.T) if x.ndim == 2 else x @ weight.T
         except ValueError:
             raise _linear_shape_error(x, weight, bias) from None
         if bias is not None:
@@ -92,21 +94,24 @@ class Linear(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         grad_2d = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
         grad_x = grad_w = grad_b = None
-        if need_x:
-            # an output of one unit (the course's output layers) makes this an outer product: np.dot computes the
-            # same products a third cheaper than matmul at the course's sizes
-            grad_x = _dot(grad_2d, weight) if len(weight) == 1 and type(grad_2d) is _ndarray else grad_2d @ weight
-            if grad.ndim != 2:  # x had the gradient's leading axes and in_features
-                grad_x = grad_x.reshape(grad.shape[:-1] + weight.shape[1:])
-        if need_w:
-            grad_w = grad_2d.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
-        if need_b:
-            # the column sums of grad_2d as ones @ grad_2d, one BLAS matrix-vector product: NumPy's sum(axis=0)
-            # adds many short rows one after the other (a (400, 4) gradient took longer than the matmuls around it)
-            if type(grad_2d) is _ndarray:
-                grad_b = _ones(len(grad_2d), grad_2d.dtype) @ grad_2d
-            else:  # a Tensor (create_graph): a recorded sum
+        if type(grad_2d) is _ndarray:  # arrays: np.dot, the 2-d products with less dispatch than matmul
+            if need_x:
+                grad_x = _dot(grad_2d, weight)
+            if need_w:
+                grad_w = _dot(grad_2d.T, x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+            if need_b:
+                # the column sums as ones @ grad_2d, one BLAS product: NumPy's sum(axis=0) adds many short rows one
+                # after the other (a (400, 4) gradient took longer than the matmuls around it)
+                grad_b = _dot(_ones(len(grad_2d), grad_2d.dtype), grad_2d)
+        else:  # Tensors (create_graph): recorded operations
+            if need_x:
+                grad_x = grad_2d @ weight
+            if need_w:
+                grad_w = grad_2d.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+            if need_b:
                 grad_b = grad_2d.sum(axis=0)
+        if grad_x is not None and grad.ndim != 2:  # x had the gradient's leading axes and in_features
+            grad_x = grad_x.reshape(grad.shape[:-1] + weight.shape[1:])
         return grad_x, grad_w, grad_b
 
 
