@@ -314,6 +314,18 @@ def test_bce_with_logits_follows_the_plain_formulas(dtype):
     np.testing.assert_allclose(z.grad.data, plain, rtol=4 * np.finfo(dtype).eps, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_with_logits_of_a_fitted_model_keeps_its_tiny_loss(dtype):
+    """Confident, right logits: each loss is about e^-|z|. Summing max(z, 0) + log(1 + e^-|z|) and z y apart (one dot
+    product fewer) would cancel the large terms and leave rounding noise, zero or even a negative loss."""
+    rng = np.random.default_rng(5)
+    y = (rng.random((400, 1)) > 0.5).astype(dtype)
+    z_values = (np.where(y == 1, 1, -1) * rng.uniform(15, 25, (400, 1))).astype(dtype)
+    loss = nn.BCEWithLogitsLoss()(Tensor(z_values), Tensor(y))
+    exact = np.mean(np.log1p(np.exp(-np.abs(z_values.astype(np.float64)))))
+    assert loss.item() == pytest.approx(exact, rel=1e-5)
+
+
 def test_bce_with_logits_gradient_does_not_overflow_for_very_negative_logits():
     z = leaf([[-800.0], [800.0], [-30.0]])
     with warnings.catch_warnings():
