@@ -1,7 +1,8 @@
 """The ``Function`` subclasses behind ``nn.functional``: fused ops with a hand-written backward.
 
 Each op here replaces a chain of 3-8 core ops by a single graph node, which is what makes small networks
-fast (Python work per node is the cost there). They use only the core's public extension API.
+fast (Python work per node is the cost there). They use only the core's public extension API (and its cache
+of 0-d constants, ``tinygrad_dl._constants``).
 
 Backward formulas are written with operators and methods that ``numpy.ndarray`` and ``Tensor`` share
 (plus the small ``_exp``/``_log``/... helpers below), so ``backward(create_graph=True)`` differentiates
@@ -12,6 +13,7 @@ arrays cached during forward, which would be constants to the second-order graph
 import numpy as np
 
 from tinygrad_dl import Function, Tensor
+from tinygrad_dl._constants import MINUS_ONE as _MINUS_ONE, ONE as _ONE, ZERO as _ZERO
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -485,10 +487,12 @@ class BinaryCrossEntropyWithLogits(Function):
             ctx.weight, ctx.pos_weight = weight, pos_weight
         ctx.saved_tensors = (z, y)
         if pos_weight is None:  # log(1 + e^z) - z y = max(z, 0) - z y + log(1 + e^-|z|), never overflowing
-            losses = np.maximum(z, 0) - z * y  # (elementwise: summed apart, the two would cancel for a fitted model)
+            # (elementwise: summed apart, the two terms would cancel for a fitted model)
+            losses = np.maximum(z, _ZERO[z.dtype]) - z * y
             if z.ndim:
-                exp_neg_abs = np.abs(z)  # e^-|z|, in one fresh array, kept: backward's sigmoid needs no exp again
-                np.negative(exp_neg_abs, out=exp_neg_abs)
+                # e^-|z| (-|z| as z with its sign made negative), in one fresh array, kept: backward's sigmoid needs no
+                # exp again
+                exp_neg_abs = np.copysign(z, _MINUS_ONE[z.dtype])
                 np.exp(exp_neg_abs, out=exp_neg_abs)
                 losses += np.log1p(exp_neg_abs)
                 if reduction == "mean" and weight is None:  # the usual case: backward's shortcut reads it
@@ -509,9 +513,11 @@ class BinaryCrossEntropyWithLogits(Function):
             # the usual case (a training step): (sigmoid(z) - y) * grad / count, in one fresh array. With e = e^-|z|
             # from forward, sigmoid(z) is 1 / (1 + e) where z >= 0 (the course's formula, bit for bit) and e / (1 + e)
             # where z < 0: no exp again, and nothing can overflow
-            grad_z = e + 1
+            grad_z = e + _ONE[e.dtype]
             np.reciprocal(grad_z, out=grad_z)
-            np.putmask(grad_z, z < 0, grad_z * e)  # (a third of what multiply(..., where=z < 0) costs)
+            # (putmask: a third of what multiply(..., where=...) costs; signbit, without a number to compare with, a
+            # third of z < 0, and the same choice: only z = -0.0 differs, where both formulas give 1/2)
+            np.putmask(grad_z, np.signbit(z), grad_z * e)
             grad_z -= y
             # (a float64 grad as a Python float: the same product, without a NumPy operation on a 0-d array)
             grad_z *= (grad.item() if grad.dtype is _FLOAT64 else grad) * (1.0 / ctx.count)

@@ -10,6 +10,7 @@ import functools
 
 import numpy as np
 
+from tinygrad_dl._constants import constant
 from tinygrad_dl.autograd import note_inplace_writes
 
 from .optimizer import _NO_GRAD, Optimizer, _ndarray, check_number
@@ -94,12 +95,18 @@ class SGD(Optimizer):
             if group["momentum"] or group["weight_decay"]:
                 super()._update_all((group,))
                 continue
-            lr = group["lr"]  # plain gradient descent, the course's W = W - lr * dW, straight on the arrays: step()
-            for param in group["params"]:  # has checked each gradient's shape and dtype (what sub_ checks)
+            # plain gradient descent, the course's W = W - lr * dW, straight on the arrays: step() has checked each
+            # gradient's shape and dtype (what sub_ checks)
+            lr, lr_dtype = group["lr"], None
+            for param in group["params"]:
                 grad = param._grad
                 if grad is not None:
                     data = param.data
-                    data -= lr * (grad if type(grad) is _ndarray else grad.data)
+                    if data.dtype is not lr_dtype:  # lr as a 0-d array of the parameters' dtype: the same product,
+                        # without the time NumPy 2 spends on a Python number in each operation
+                        lr_dtype = data.dtype
+                        lr_array = constant(lr, lr_dtype)
+                    data -= lr_array * (grad if type(grad) is _ndarray else grad.data)
                     param._version += 1
                     written.append(data)
         note_inplace_writes(written)  # what sub_ tells the engine, for all the parameters at once

@@ -4,7 +4,7 @@ Each fast path (slice gradients added straight into one array, leaf gradients ac
 in-place sigmoid, tanh's gradient in one array, the bias gradient by ones @ grad, a one-unit layer's input gradient by np.dot, the loss's
 fused backward, the gradient reductions of broadcast inputs, the per-thread scope a module call switches itself,
 Linear's three-input recording, the optimizer's shortcut for plain SGD, gradients stored as arrays until ``.grad``
-is read, the LSTM's loops without temporaries) is checked against the computation
+is read, the LSTM's loops without temporaries, 0-d arrays in place of Python numbers) is checked against the computation
 it replaces, bit for bit where the old code's arithmetic is kept, and against central differences where it is
 a new gradient path.
 """
@@ -475,6 +475,49 @@ def test_plain_sgd_groups_next_to_a_group_with_momentum():
         np.testing.assert_array_equal(b.data, expected_b)
         np.testing.assert_allclose(u.data, expected_u, rtol=1e-15)
     assert (w._version, b._version, u._version, idle._version) == (2, 2, 2, 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_plain_sgd_with_its_lr_as_a_0d_array_rounds_like_the_python_number(dtype):
+    """The shortcut multiplies by lr as a 0-d array of the parameters' dtype (NumPy 2 spends time on a Python number):
+    the same product as the Python number gives, bit for bit, in every float dtype; groups of two dtypes each get
+    their own; a new lr is used at once."""
+    rng = np.random.default_rng(7)
+    small, wide = leaf(rng.standard_normal(5), dtype), leaf(rng.standard_normal(3), np.float64)
+    opt = optim.SGD([small, wide], lr=0.1)
+    for lr in (0.1, 0.1, 0.037):
+        opt.param_groups[0]["lr"] = lr
+        opt.zero_grad()
+        ((small * small).sum() * 3 + (wide * wide * wide).sum()).backward()
+        expected = small.data - lr * small.grad.data, wide.data - lr * wide.grad.data
+        opt.step()
+        assert small.data.dtype == dtype and wide.data.dtype == np.float64
+        np.testing.assert_array_equal(small.data, expected[0])
+        np.testing.assert_array_equal(wide.data, expected[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_cached_constants_are_read_only_0d_arrays_that_combine_like_python_numbers(dtype):
+    from tinygrad_dl import _constants
+    x = np.random.default_rng(8).standard_normal(6).astype(dtype)
+    for cache, number in ((_constants.ONE, 1), (_constants.ZERO, 0), (_constants.MINUS_ONE, -1)):
+        value = cache[x.dtype]
+        assert value is cache[np.dtype(dtype)] and value.shape == () and not value.flags.writeable
+        for operation in (np.add, np.subtract, np.multiply, np.maximum, np.copysign):
+            result = operation(x, value)
+            assert result.dtype == dtype and np.array_equal(result, operation(x, number), equal_nan=True)
+    lr = _constants.constant(0.3, x.dtype)
+    assert lr is _constants.constant(0.3, x.dtype) and lr.dtype == dtype and not lr.flags.writeable
+    assert np.array_equal(lr * x, 0.3 * x)
+
+
+def test_bce_with_logits_at_a_negative_zero_logit():
+    """backward picks the z < 0 formula by the sign bit: at z = -0.0 both formulas give sigmoid = 1/2."""
+    z = leaf([[-0.0], [0.0], [-1.5]])
+    y = Tensor(np.array([[1.0], [0.0], [1.0]]))
+    nn.BCEWithLogitsLoss()(z, y).backward()
+    np.testing.assert_array_equal(z.grad.data[:2], [[-0.5 / 3], [0.5 / 3]])
+    np.testing.assert_allclose(z.grad.data[2], (1 / (1 + np.exp(1.5)) - 1) / 3, rtol=1e-15)
 
 
 def test_a_gradient_stored_by_backward_is_one_tensor_at_every_read():

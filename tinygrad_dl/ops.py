@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from . import generic as G
+from ._constants import ONE as _ONE
 from .autograd import Function, SliceGrad
 from .tensor import Tensor
 
@@ -288,7 +289,7 @@ class Tanh(Function):
         if type(grad) is np.ndarray and out.ndim:  # (the engine hands grad in out's shape and dtype)
             # grad * (1 - out²) in one fresh array instead of three: the same products, in a training step's hot path
             slope = np.square(out)
-            np.subtract(1, slope, out=slope)
+            np.subtract(_ONE[slope.dtype], slope, out=slope)
             return np.multiply(slope, grad, out=slope)
         return grad * (1 - out * out)  # arrays or Tensors (create_graph), 0-d too
 
