@@ -82,8 +82,11 @@ class Linear(Function):
             if x.ndim == 2:
                 # np.dot: the 2-d product with less dispatch than matmul (it would scale a 0-d input by the weight and
                 # loops without BLAS past 2-d: those take matmul). OpenBLAS multiplies a tall batch by a small
-                # transposed weight up to 2.5x slower than by a contiguous copy of it (400 x (4, 2): 2.1 vs 1.2 us)
-                weight_t = weight.T.copy() if weight.size <= 256 and len(x) >= 128 else weight.T
+                # transposed weight up to 2.5x slower than by a contiguous copy of it (400 x (4, 2): 2.1 vs 1.2 us); a
+                # weight of one row or one column is contiguous either way
+                out_features, in_features = weight.shape
+                small = weight.size <= 256 and out_features > 1 and in_features > 1
+                weight_t = weight.T.copy() if small and len(x) >= 128 else weight.T
                 out = _dot(x, weight_t)
             else:
                 out = x @ weight.T
