@@ -13,7 +13,7 @@ arrays cached during forward, which would be constants to the second-order graph
 import numpy as np
 
 from tinygrad_dl import Function, Tensor
-from tinygrad_dl._constants import MINUS_ONE as _MINUS_ONE, ONE as _ONE, ZERO as _ZERO
+from tinygrad_dl._constants import MINUS_ONE as _MINUS_ONE, ONE as _ONE, ZERO as _ZERO, constant as _constant
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -526,8 +526,12 @@ class BinaryCrossEntropyWithLogits(Function):
             # third of z < 0, and the same choice: only z = -0.0 differs, where both formulas give 1/2)
             _putmask(grad_z, np.signbit(z), grad_z * e)
             grad_z -= y
-            # (a float64 grad as a Python float: the same product, without a NumPy operation on a 0-d array)
-            grad_z *= (grad.item() if grad.dtype is _FLOAT64 else grad) * (1.0 / ctx.count)
+            # (for a float64 grad the scale is taken in Python and used as a cached 0-d array: the same product,
+            # without a NumPy operation on a 0-d array or the time NumPy 2 spends on a Python number)
+            if grad.dtype is _FLOAT64:
+                grad_z *= _constant(grad.item() * (1.0 / ctx.count), _FLOAT64)
+            else:
+                grad_z *= grad * (1.0 / ctx.count)
             return grad_z, None
         scale = _per_sample_grad(grad, ctx.reduction, ctx.count, ctx.kept_shape)
         if ctx.weight is not None:

@@ -70,7 +70,9 @@ class BCEWithLogitsLoss(_WeightedLoss):
                 usual = p.dtype is t.dtype and p.shape == t.shape and p.dtype.kind == "f"
             if not usual:  # lists, arrays, other dtypes or shapes: F._pair converts them or explains
                 prediction, target = F._pair("binary_cross_entropy_with_logits", prediction, target)
-            return _apply_binary(_BCEWithLogits, prediction, target, {"reduction": self.reduction})
+            reduction = self.reduction  # ("mean", forward's default, needs no keyword dict)
+            return _apply_binary(_BCEWithLogits, prediction, target, None if reduction == "mean" else
+                                 {"reduction": reduction})
         return F.binary_cross_entropy_with_logits(prediction, target, self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
 
