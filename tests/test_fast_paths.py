@@ -168,6 +168,25 @@ def test_leaves_do_not_share_gradient_arrays():
     assert b.grad.data[0] == 2.0
 
 
+@pytest.mark.parametrize("view", ["reshape", "transpose", "slice"])
+def test_leaves_do_not_share_gradient_memory_through_a_view(view):
+    """A view of the gradient one leaf receives (reshape, transpose, a basic slice pass it on as a view) must not
+    become another leaf's .grad: an in-place change of one gradient (hand-made scaling) would change the other."""
+    rng = np.random.default_rng(9)
+    a, b = leaf(rng.standard_normal((2, 3))), leaf(rng.standard_normal(6))
+    seed = rng.standard_normal(6)
+    moved = {"reshape": lambda: a.reshape(6), "transpose": lambda: a.T.reshape(6),
+             "slice": lambda: a[:, :].reshape(6)}[view]()
+    (moved + b).backward(seed)
+    expected_b = b.grad.data.copy()
+    a.grad.data[...] = 0.0
+    np.testing.assert_array_equal(b.grad.data, expected_b)
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    c, d = leaf(rng.standard_normal(6)), leaf(rng.standard_normal((2, 3)))  # the view second
+    (c + d.reshape(6)).backward(seed)
+    assert not np.shares_memory(c.grad.data, d.grad.data)
+
+
 @given(st.sampled_from([((4, 3), (3,)), ((4, 3), (1, 3)), ((2, 4, 3), (3,)), ((2, 4, 3), (4, 1)),
                         ((2, 4, 3), (1, 1, 1)), ((5, 1), (1,)), ((4, 3), ())]), st.integers(0, 100))
 def test_gradients_of_broadcast_inputs_are_summed_exactly(shapes, seed):

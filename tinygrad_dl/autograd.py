@@ -860,9 +860,11 @@ def _deliver_output_grad(node, grad, captured):
 def _write_leaf_grads(leaf_grads, owned):
     """Accumulate the collected gradients into each leaf's ``.grad``. A fresh array only this leaf receives is stored
     bare (``Tensor.grad`` wraps it at the first read); anything else is stored as a Tensor of its own."""
-    seen = set()  # ids of the arrays handed out: one array that reached two leaves (a + b) is copied for the second
+    # ids of the memory handed out: an array that reached two leaves (a + b), or a view of it (a.reshape(6) + b: the
+    # reshape's backward passes a view on), is copied for the second, so no two gradients share memory
+    seen = set()
     for leaf, grad in leaf_grads.items():
-        key = id(grad)
+        key = id(grad if type(grad) is not _ndarray or grad.base is None else _root_array(grad))
         current = leaf._grad
         if current is None and type(grad) is _ndarray and key not in seen and (leaf in owned or grad.flags.writeable):
             leaf._grad = grad  # the common case
