@@ -50,6 +50,22 @@ def test_a_wrong_backward_is_caught():
         check()
 
 
+def test_gradients_that_share_memory_are_caught(monkeypatch):
+    """reshape(a) + b: the add hands one array to b and, through the reshape's view, to a. With the engine's check of
+    the memory's root undone (the engine before the fix), the graph check reports the shared memory."""
+    from tinygrad_dl import autograd
+    from tinygrad_dl.testing import RandomGraph
+
+    reshape = GraphOp("reshape", lambda x: x.reshape(6))
+    add = GraphOp("add", lambda a, b: a + b, arity=2)
+    graph = RandomGraph([np.ones((2, 3)), np.arange(6.0)], [(reshape, (0,), {}), (add, (2, 1), {})],
+                        [(3, np.linspace(0.5, 1.5, 6))])
+    assert_graph_gradients(graph, second_order=False)
+    monkeypatch.setattr(autograd, "_root_array", lambda array: array)
+    with pytest.raises(GradcheckError, match="gradients of leaves 0 and 1 share memory"):
+        assert_graph_gradients(graph, second_order=False)
+
+
 def test_op_without_second_order_support_skips_gradgradcheck():
     class FirstOrderOnly(Function):
         supports_create_graph = False

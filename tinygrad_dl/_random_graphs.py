@@ -495,11 +495,25 @@ def _draw_operands(draw, op, values, owed):
 
 def assert_graph_gradients(graph, second_order=None, eps=1e-6, atol=1e-5, rtol=1e-3):
     """Assert that every leaf's gradient of ``graph`` equals central differences in float64 (and, with
-    ``second_order`` — by default when every op supports it — so do its second derivatives)."""
+    ``second_order`` — by default when every op supports it — so do its second derivatives), and that after
+    ``backward()`` no two leaves' ``.grad`` share memory."""
     second_order = graph.second_order if second_order is None else second_order
+    _assert_unshared_gradients(graph)
     try:
         gradcheck(graph, graph.leaves, eps=eps, atol=atol, rtol=rtol)
         if second_order:
             gradgradcheck(graph, graph.leaves, eps=eps, atol=atol, rtol=rtol)
     except GradcheckError as err:
         raise GradcheckError(f"{err}\nin the graph\n{graph!r}") from None
+
+
+def _assert_unshared_gradients(graph):
+    """After ``backward()``, no two leaves' ``.grad`` share memory (a change of one would change the other)."""
+    leaves = [Tensor(np.array(leaf, dtype=np.float64), requires_grad=True) for leaf in graph.leaves]
+    graph(*leaves).backward()
+    grads = [(i, leaf.grad.data) for i, leaf in enumerate(leaves) if leaf.grad is not None]
+    for position, (i, first) in enumerate(grads):
+        for j, second in grads[position + 1:]:
+            if np.shares_memory(first, second):
+                raise GradcheckError(f"the gradients of leaves {i} and {j} share memory after backward()\n"
+                                     f"in the graph\n{graph!r}")
