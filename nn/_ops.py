@@ -63,6 +63,7 @@ _asarray = np.asarray
 _putmask = getattr(np.putmask, "_implementation", np.putmask)
 _ndarray = np.ndarray
 _FLOAT64 = np.dtype(np.float64)
+_Z_ONLY = (True, False)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -81,6 +82,8 @@ class Linear(Function):
         needs = ctx.needs_input_grad
         # save only what the backward will read: x for dW, weight for dx
         ctx.saved_tensors = (x if needs[1] else None, weight if needs[0] else None)
+        if x.dtype is weight.dtype and (bias is None or bias.dtype is weight.dtype):
+            ctx.exact_grads = True  # every gradient in its input's shape and dtype (see autograd.Function)
         try:
             if x.ndim == 2:
                 # ndarray.dot: the 2-d product with less dispatch than matmul, and than np.dot, which runs a Python
@@ -504,6 +507,8 @@ class BinaryCrossEntropyWithLogits(Function):
                 losses += np.log1p(exp_neg_abs)
                 if reduction == "mean" and weight is None:  # the usual case: backward's shortcut reads it
                     ctx.exp_neg_abs = exp_neg_abs
+                    if ctx.needs_input_grad == _Z_ONLY:
+                        ctx.exact_grads = True  # the shortcut's gradient has z's shape and dtype
             else:
                 losses += np.log1p(np.exp(-np.abs(z)))
         else:

@@ -581,6 +581,62 @@ def test_a_custom_gradient_that_broadcasts_to_its_input_is_fitted(returned, inpu
     np.testing.assert_array_equal(x.grad.data, expected)
 
 
+class _ClaimsExact(Function):
+    """x * 2 whose backward returns a gradient of the wrong kind, while claiming exact_grads."""
+
+    exact_grads = True
+    returned = None
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _ClaimsExact.returned(grad)
+
+
+@pytest.mark.parametrize("returned, problem", [
+    (lambda grad: grad.sum(axis=0), r"\(3,\) float64 as the gradient of input 0, which is \(2, 3\) float64"),
+    (lambda grad: grad.astype(np.float32), r"\(2, 3\) float32 as the gradient of input 0"),
+    (lambda grad: float(grad.sum()), r"a float as the gradient of input 0"),
+])
+def test_a_false_exact_grads_claim_is_caught_by_every_checked_backward(returned, problem):
+    """exact_grads lets the plain backward skip fitting; gradcheck, grad() and anomaly mode verify the claim."""
+    _ClaimsExact.returned = staticmethod(returned)
+    x = leaf(np.ones((2, 3)))
+    message = "_ClaimsExact claims exact_grads, but its backward returned " + problem
+    with pytest.raises(RuntimeError, match=message):
+        gradcheck(_ClaimsExact.apply, [x])
+    with pytest.raises(RuntimeError, match=message):
+        tg.grad(_ClaimsExact.apply(x).sum(), x)
+    with tg.detect_anomaly(), pytest.raises(RuntimeError, match=message):
+        _ClaimsExact.apply(x).sum().backward()
+
+
+def test_built_in_exact_grads_claims_hold_for_mixed_dtypes_and_shapes():
+    """Linear claims exact gradients only when its input, weight and bias share a dtype; tanh always (0-d too);
+    BCE-with-logits on its usual path. grad() takes the checked path, which verifies every claim."""
+    from tinygrad_dl import nn
+    import tinygrad_dl.nn.functional as F
+    rng = np.random.default_rng(0)
+    for x_dtype, w_dtype, x_shape in [(np.float64, np.float64, (5, 3)), (np.float32, np.float64, (5, 3)),
+                                      (np.float64, np.float32, (2, 5, 3)), (np.float32, np.float32, (3,))]:
+        x = leaf(rng.standard_normal(x_shape), x_dtype)
+        w, b = leaf(rng.standard_normal((4, 3)), w_dtype), leaf(rng.standard_normal(4), w_dtype)
+        out = F.linear(x, w, b)
+        assert out.grad_fn.exact_grads == (x_dtype == w_dtype)
+        grads = tg.grad(out.tanh().sum(), [x, w, b])
+        assert [g.dtype for g in grads] == [x_dtype, w_dtype, w_dtype] and grads[0].shape == x_shape
+    for value in (leaf(0.3), leaf(0.3, np.float32), leaf([[0.5, -2.0]], np.float32)):
+        (grad,) = tg.grad(value.tanh().sum(), [value])
+        assert grad.shape == value.shape and grad.dtype == value.dtype
+    z, y = leaf(rng.standard_normal((6, 1))), Tensor(np.ones((6, 1)))
+    loss = nn.BCEWithLogitsLoss()(z, y)
+    assert loss.grad_fn.exact_grads
+    tg.grad(loss, [z])
+
+
 def test_custom_function_returning_too_few_grads_is_a_clear_error():
     class TwoInputs(Function):
         @staticmethod

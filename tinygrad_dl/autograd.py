@@ -146,7 +146,10 @@ class Function:
         y = Softplus.apply(t)
 
     ``backward`` returns one gradient (or None) per input of ``forward``, with the input's shape or a shape
-    that broadcasts to it: the engine sums broadcast dimensions away and casts to the input's dtype.
+    that broadcasts to it: the engine sums broadcast dimensions away and casts to the input's dtype. An op
+    whose gradients are always ndarrays of exactly their inputs' shapes and dtypes may say so with
+    ``exact_grads = True`` (on the class, or ``ctx.exact_grads = True`` in ``forward``): a plain backward then
+    skips those checks, and every checked backward (gradcheck, ``grad()``, anomaly mode) verifies the claim.
     ``ctx.needs_input_grad`` says which inputs need a gradient. Keyword arguments of ``apply`` reach
     ``forward`` unchanged (they are not differentiated).
 
@@ -168,6 +171,10 @@ class Function:
     # Defaults read from the class until a node sets its own (saves work on the hot path of every op).
     _creation_site = None
     _retains_output_grad = False
+    # True (on the class, or set on a node by forward) when backward returns every gradient as an ndarray of exactly
+    # its input's shape and dtype, or None: the engine then skips fitting them. Each backward that takes the checked
+    # path (gradcheck, grad(), anomaly mode) verifies the claim, so the test suite's gradient checks prove it.
+    exact_grads = False
 
     def __init__(self):  # (apply makes its nodes without calling this: it sets the same slots itself)
         self.saved_tensors = ()
@@ -710,12 +717,13 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                 input_grads = hooks.backward(node, grad)
             if len(input_grads) != len(node.parents):
                 raise _gradient_count_error(node, input_grads)
+            exact = node.exact_grads and hooks is None  # (the checked path verifies the claim instead)
             for parent, input_grad in zip(node.parents, input_grads):
                 if parent is None or input_grad is None:
                     continue
-                data = parent.data
-                # fast path: a gradient that already has the input's shape and dtype needs no fitting
-                if type(input_grad) is not _ndarray or input_grad.shape != data.shape or input_grad.dtype is not data.dtype:
+                # a gradient that already has the input's shape and dtype needs no fitting
+                if not exact and (type(input_grad) is not _ndarray or input_grad.shape != parent.data.shape or
+                                  input_grad.dtype is not parent.data.dtype):
                     if type(input_grad) is SliceGrad:
                         _route_slice(input_grad, parent, pending, owned, leaf_grads, heap)
                         continue
@@ -779,6 +787,8 @@ class _Hooks:
             input_grads = type(node).backward(node, grad)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
+        if node.exact_grads and not self.create_graph:
+            _verify_exact_grads(node, input_grads)
         if self.on_step is not None:
             if len(input_grads) != len(node.parents):
                 raise _gradient_count_error(node, input_grads)
@@ -794,6 +804,17 @@ class _Hooks:
             if id(leaf) in captured:
                 captured[id(leaf)] = grad
         return [None if captured[id(t)] is None else _as_grad_tensor(captured[id(t)], copy=True) for t in self.inputs]
+
+
+def _verify_exact_grads(node, input_grads):
+    """Refuse a backward whose node claims ``exact_grads`` but returned a gradient that would need fitting."""
+    for position, (parent, grad) in enumerate(zip(node.parents, input_grads)):
+        if parent is None or grad is None:
+            continue
+        if type(grad) is not _ndarray or grad.shape != parent.data.shape or grad.dtype is not parent.data.dtype:
+            got = f"a {type(grad).__name__}" if not isinstance(grad, np.ndarray) else f"{grad.shape} {grad.dtype}"
+            raise RuntimeError(f"{node.name} claims exact_grads, but its backward returned {got} as the gradient of "
+                               f"input {position}, which is {_shape(parent.data)} {parent.data.dtype}")
 
 
 def _freed_error(node):

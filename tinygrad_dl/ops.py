@@ -277,6 +277,8 @@ class Sqrt(Function):
 
 
 class Tanh(Function):
+    exact_grads = True  # x's shape and dtype, 0-d too (see autograd.Function)
+
     @staticmethod
     def forward(ctx, x):
         out = _saved_output(np.tanh(x))  # saturates to exactly +-1 without overflow
@@ -286,12 +288,15 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        if type(grad) is np.ndarray and out.ndim:  # (the engine hands grad in out's shape and dtype)
-            # grad * (1 - out²) in one fresh array instead of three: the same products, in a training step's hot path
-            slope = np.square(out)
-            np.subtract(_ONE[slope.dtype], slope, out=slope)
-            return np.multiply(slope, grad, out=slope)
-        return grad * (1 - out * out)  # arrays or Tensors (create_graph), 0-d too
+        if type(grad) is np.ndarray:  # (the engine hands grad in out's shape and dtype)
+            if out.ndim:
+                # grad * (1 - out²) in one fresh array instead of three: the same products, in a training step's hot
+                # path
+                slope = np.square(out)
+                np.subtract(_ONE[slope.dtype], slope, out=slope)
+                return np.multiply(slope, grad, out=slope)
+            return np.asarray(grad * (1 - out * out))  # (NumPy gives a scalar for 0-d arrays)
+        return grad * (1 - out * out)  # Tensors (create_graph)
 
 
 class Sigmoid(Function):
