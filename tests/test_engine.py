@@ -614,6 +614,56 @@ def test_a_false_exact_grads_claim_is_caught_by_every_checked_backward(returned,
         _ClaimsExact.apply(x).sum().backward()
 
 
+class _ClaimsExactTwice(Function):
+    """a * b claiming exact_grads, with a backward given by the test."""
+
+    exact_grads = True
+    returned = None
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _ClaimsExactTwice.returned(ctx, grad)
+
+
+def _read_only(array):
+    array = array.copy()
+    array.flags.writeable = False
+    return array
+
+
+@pytest.mark.parametrize("returned", [
+    lambda ctx, grad: (grad, grad * ctx.saved_tensors[0]),  # the incoming gradient itself
+    lambda ctx, grad: (grad * 1.0, ctx.saved_tensors[0]),  # a saved input
+    lambda ctx, grad: ((grad * 2.0,) * 2),  # one array for both inputs
+    lambda ctx, grad: (grad[::-1][::-1], grad * 1.0),  # a view of the incoming gradient
+    lambda ctx, grad: (_read_only(grad), grad * 1.0),  # read-only
+])
+def test_an_exact_grads_claim_also_promises_new_arrays(returned):
+    """The engine adds into an exact_grads op's gradients and hands them to leaves as they are: each must be a new
+    array of its own. A checked backward refuses one that is not; a plain one would have shared it."""
+    _ClaimsExactTwice.returned = staticmethod(returned)
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    with pytest.raises(RuntimeError, match="claims exact_grads, but its backward returned an array that is not new"):
+        tg.grad(_ClaimsExactTwice.apply(a, b).sum() * 2, [a, b])
+
+
+def test_gradients_of_exact_grads_ops_are_handed_to_leaves_as_they_are():
+    """A leaf's gradient from an exact_grads op is stored without a copy and is the leaf's alone."""
+    import tinygrad_dl.nn.functional as F
+    rng = np.random.default_rng(1)
+    x = Tensor(rng.standard_normal((5, 3)))
+    w, b = leaf(rng.standard_normal((4, 3))), leaf(rng.standard_normal(4))
+    F.linear(x, w, b).tanh().sum().backward()
+    assert w.grad.data.base is None and b.grad.data.base is None
+    assert not np.shares_memory(w.grad.data, b.grad.data)
+    np.testing.assert_allclose(b.grad.data, (1 - np.tanh(x.data @ w.data.T + b.data) ** 2).sum(axis=0), rtol=1e-12)
+
+
 def test_built_in_exact_grads_claims_hold_for_mixed_dtypes_and_shapes():
     """Linear claims exact gradients only when its input, weight and bias share a dtype; tanh always (0-d too);
     BCE-with-logits on its usual path. grad() takes the checked path, which verifies every claim."""

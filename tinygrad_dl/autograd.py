@@ -147,7 +147,7 @@ class Function:
 
     ``backward`` returns one gradient (or None) per input of ``forward``, with the input's shape or a shape
     that broadcasts to it: the engine sums broadcast dimensions away and casts to the input's dtype. An op
-    whose gradients are always ndarrays of exactly their inputs' shapes and dtypes may say so with
+    whose gradients are always new ndarrays of exactly their inputs' shapes and dtypes may say so with
     ``exact_grads = True`` (on the class, or ``ctx.exact_grads = True`` in ``forward``): a plain backward then
     skips those checks, and every checked backward (gradcheck, ``grad()``, anomaly mode) verifies the claim.
     ``ctx.needs_input_grad`` says which inputs need a gradient. Keyword arguments of ``apply`` reach
@@ -171,9 +171,10 @@ class Function:
     # Defaults read from the class until a node sets its own (saves work on the hot path of every op).
     _creation_site = None
     _retains_output_grad = False
-    # True (on the class, or set on a node by forward) when backward returns every gradient as an ndarray of exactly
-    # its input's shape and dtype, or None: the engine then skips fitting them. Each backward that takes the checked
-    # path (gradcheck, grad(), anomaly mode) verifies the claim, so the test suite's gradient checks prove it.
+    # True (on the class, or set on a node by forward) when backward returns every gradient as a new ndarray of
+    # exactly its input's shape and dtype, or None: the engine then skips fitting them and may add into them. Each
+    # backward that takes the checked path (gradcheck, grad(), anomaly mode) verifies the claim, so the test suite's
+    # gradient checks prove it.
     exact_grads = False
 
     def __init__(self):  # (apply makes its nodes without calling this: it sets the same slots itself)
@@ -733,7 +734,9 @@ def run_backward(roots, grads=None, retain_graph=False, create_graph=False, inpu
                     if parent in leaf_grads:
                         _accumulate(leaf_grads, parent, input_grad, owned, create_graph)
                     else:
-                        leaf_grads[parent] = input_grad  # not ours: it may be a view or another op's array
+                        leaf_grads[parent] = input_grad  # not ours: it may be a view or another op's array...
+                        if exact:  # ...unless its op claims exact_grads: then a new array only this input gets
+                            owned.add(parent)
                 elif key in pending:
                     _accumulate(pending, key, input_grad, owned, create_graph)
                 else:
@@ -788,7 +791,7 @@ class _Hooks:
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         if node.exact_grads and not self.create_graph:
-            _verify_exact_grads(node, input_grads)
+            _verify_exact_grads(node, grad, input_grads)
         if self.on_step is not None:
             if len(input_grads) != len(node.parents):
                 raise _gradient_count_error(node, input_grads)
@@ -806,15 +809,27 @@ class _Hooks:
         return [None if captured[id(t)] is None else _as_grad_tensor(captured[id(t)], copy=True) for t in self.inputs]
 
 
-def _verify_exact_grads(node, input_grads):
-    """Refuse a backward whose node claims ``exact_grads`` but returned a gradient that would need fitting."""
-    for position, (parent, grad) in enumerate(zip(node.parents, input_grads)):
-        if parent is None or grad is None:
+def _verify_exact_grads(node, grad, input_grads):
+    """Refuse a backward whose node claims ``exact_grads`` but returned a gradient that would need fitting, or one
+    that is not a new array of its own (it may overlap the incoming gradient, an input, a saved value or another
+    of the gradients: the engine adds into these arrays and hands them over as they are)."""
+    others = [grad] + [p.data for p in node.parents if p is not None]
+    others += [a for a in (node.saved_tensors or ()) if isinstance(a, np.ndarray)]
+    for position, (parent, input_grad) in enumerate(zip(node.parents, input_grads)):
+        if parent is None or input_grad is None:
             continue
-        if type(grad) is not _ndarray or grad.shape != parent.data.shape or grad.dtype is not parent.data.dtype:
-            got = f"a {type(grad).__name__}" if not isinstance(grad, np.ndarray) else f"{grad.shape} {grad.dtype}"
-            raise RuntimeError(f"{node.name} claims exact_grads, but its backward returned {got} as the gradient of "
-                               f"input {position}, which is {_shape(parent.data)} {parent.data.dtype}")
+        claim = f"{node.name} claims exact_grads, but its backward returned"
+        if type(input_grad) is not _ndarray or input_grad.shape != parent.data.shape or \
+                input_grad.dtype is not parent.data.dtype:
+            got = (f"a {type(input_grad).__name__}" if not isinstance(input_grad, np.ndarray)
+                   else f"{input_grad.shape} {input_grad.dtype}")
+            raise RuntimeError(f"{claim} {got} as the gradient of input {position}, which is "
+                               f"{_shape(parent.data)} {parent.data.dtype}")
+        siblings = [g for i, g in enumerate(input_grads) if i != position and isinstance(g, np.ndarray)]
+        if not input_grad.flags.writeable or any(np.may_share_memory(input_grad, other) for other in others + siblings):
+            raise RuntimeError(f"{claim} an array that is not new as the gradient of input {position} (read-only, "
+                               "or sharing memory with the incoming gradient, an input, a saved value or another "
+                               "gradient)")
 
 
 def _freed_error(node):
@@ -885,6 +900,9 @@ def _write_leaf_grads(leaf_grads, owned):
     # reshape's backward passes a view on), is copied for the second, so no two gradients share memory
     seen = set()
     for leaf, grad in leaf_grads.items():
+        if leaf in owned and leaf._grad is None:  # an array the engine or an exact_grads op made for this leaf alone
+            leaf._grad = grad
+            continue
         key = id(grad if type(grad) is not _ndarray or grad.base is None else _root_array(grad))
         current = leaf._grad
         if current is None and type(grad) is _ndarray and key not in seen and (leaf in owned or grad.flags.writeable):
