@@ -293,13 +293,13 @@ def apply_ternary(cls, a, b, c):
     ctx.saved_tensors = ()
     record = (a_needs or b_needs or c_needs) and _grad_mode.enabled
     ctx.needs_input_grad = (a_needs, b_needs, c_needs) if record else _NO_GRADS3
-    arrays = a.data, b.data, c.data
+    a_data, b_data, c_data = a.data, b.data, c.data
     try:
-        out = cls.forward(ctx, *arrays)
+        out = cls.forward(ctx, a_data, b_data, c_data)  # (a plain call: unpacking a tuple of arrays costs more)
     except (ValueError, IndexError, TypeError) as err:
-        raise _op_error(cls, err, arrays) from None
+        raise _op_error(cls, err, [a_data, b_data, c_data]) from None
     parents = (a if a_needs else None, b if b_needs else None, c if c_needs else None) if record else None
-    return _output(cls, ctx, out, parents, (a, b, c), arrays)
+    return _output(cls, ctx, out, parents, (a, b, c), (a_data, b_data, c_data))
 
 
 def _output(cls, ctx, out, parents, inputs, arrays):
