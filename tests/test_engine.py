@@ -10,7 +10,7 @@ import pytest
 
 import tinygrad_dl as tg
 from tinygrad_dl import Function, Tensor, backward_order, enable_grad, gradcheck, name_scope, no_grad
-from tinygrad_dl.autograd import run_backward
+from tinygrad_dl.autograd import run_backward, verifying_claims
 from tests._shared import Softplus  # the README's custom op
 
 
@@ -602,14 +602,12 @@ class _ClaimsExact(Function):
     (lambda grad: float(grad.sum()), r"a float as the gradient of input 0"),
 ])
 def test_a_false_exact_grads_claim_is_caught_by_every_checked_backward(returned, problem):
-    """exact_grads lets the plain backward skip fitting; gradcheck, grad() and anomaly mode verify the claim."""
+    """exact_grads lets a plain backward skip fitting; gradcheck and anomaly mode verify the claim."""
     _ClaimsExact.returned = staticmethod(returned)
     x = leaf(np.ones((2, 3)))
     message = "_ClaimsExact claims exact_grads, but its backward returned " + problem
     with pytest.raises(RuntimeError, match=message):
         gradcheck(_ClaimsExact.apply, [x])
-    with pytest.raises(RuntimeError, match=message):
-        tg.grad(_ClaimsExact.apply(x).sum(), x)
     with tg.detect_anomaly(), pytest.raises(RuntimeError, match=message):
         _ClaimsExact.apply(x).sum().backward()
 
@@ -645,11 +643,10 @@ def _read_only(array):
 ])
 def test_an_exact_grads_claim_also_promises_new_arrays(returned):
     """The engine adds into an exact_grads op's gradients and hands them to leaves as they are: each must be a new
-    array of its own. A checked backward refuses one that is not; a plain one would have shared it."""
+    array of its own. gradcheck refuses one that is not; a plain backward would have shared it."""
     _ClaimsExactTwice.returned = staticmethod(returned)
-    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     with pytest.raises(RuntimeError, match="claims exact_grads, but its backward returned an array that is not new"):
-        tg.grad(_ClaimsExactTwice.apply(a, b).sum() * 2, [a, b])
+        gradcheck(lambda a, b: _ClaimsExactTwice.apply(a, b).sum() * 2, [np.array([1.0, 2.0]), np.array([3.0, 4.0])])
 
 
 def test_gradients_of_exact_grads_ops_are_handed_to_leaves_as_they_are():
@@ -666,7 +663,7 @@ def test_gradients_of_exact_grads_ops_are_handed_to_leaves_as_they_are():
 
 def test_built_in_exact_grads_claims_hold_for_mixed_dtypes_and_shapes():
     """Linear claims exact gradients only when its input, weight and bias share a dtype; tanh always (0-d too);
-    BCE-with-logits on its usual path. grad() takes the checked path, which verifies every claim."""
+    BCE-with-logits on its usual path. Inside verifying_claims() (what gradcheck uses) every claim is verified."""
     from tinygrad_dl import nn
     import tinygrad_dl.nn.functional as F
     rng = np.random.default_rng(0)
@@ -676,15 +673,18 @@ def test_built_in_exact_grads_claims_hold_for_mixed_dtypes_and_shapes():
         w, b = leaf(rng.standard_normal((4, 3)), w_dtype), leaf(rng.standard_normal(4), w_dtype)
         out = F.linear(x, w, b)
         assert out.grad_fn.exact_grads == (x_dtype == w_dtype)
-        grads = tg.grad(out.tanh().sum(), [x, w, b])
+        with verifying_claims():
+            grads = tg.grad(out.tanh().sum(), [x, w, b])
         assert [g.dtype for g in grads] == [x_dtype, w_dtype, w_dtype] and grads[0].shape == x_shape
     for value in (leaf(0.3), leaf(0.3, np.float32), leaf([[0.5, -2.0]], np.float32)):
-        (grad,) = tg.grad(value.tanh().sum(), [value])
+        with verifying_claims():
+            (grad,) = tg.grad(value.tanh().sum(), [value])
         assert grad.shape == value.shape and grad.dtype == value.dtype
     z, y = leaf(rng.standard_normal((6, 1))), Tensor(np.ones((6, 1)))
     loss = nn.BCEWithLogitsLoss()(z, y)
     assert loss.grad_fn.exact_grads
-    tg.grad(loss, [z])
+    with verifying_claims():
+        tg.grad(loss, [z])
 
 
 def test_custom_function_returning_too_few_grads_is_a_clear_error():

@@ -149,7 +149,7 @@ class Function:
     that broadcasts to it: the engine sums broadcast dimensions away and casts to the input's dtype. An op
     whose gradients are always new ndarrays of exactly their inputs' shapes and dtypes may say so with
     ``exact_grads = True`` (on the class, or ``ctx.exact_grads = True`` in ``forward``): a plain backward then
-    skips those checks, and every checked backward (gradcheck, ``grad()``, anomaly mode) verifies the claim.
+    skips those checks, and ``gradcheck`` and anomaly mode verify the claim.
     ``ctx.needs_input_grad`` says which inputs need a gradient. Keyword arguments of ``apply`` reach
     ``forward`` unchanged (they are not differentiated).
 
@@ -172,9 +172,8 @@ class Function:
     _creation_site = None
     _retains_output_grad = False
     # True (on the class, or set on a node by forward) when backward returns every gradient as a new ndarray of
-    # exactly its input's shape and dtype, or None: the engine then skips fitting them and may add into them. Each
-    # backward that takes the checked path (gradcheck, grad(), anomaly mode) verifies the claim, so the test suite's
-    # gradient checks prove it.
+    # exactly its input's shape and dtype, or None: the engine then skips fitting them and may add into them.
+    # gradcheck and anomaly mode verify the claim, so the test suite's gradient checks prove it.
     exact_grads = False
 
     def __init__(self):  # (apply makes its nodes without calling this: it sets the same slots itself)
@@ -770,10 +769,11 @@ class _Hooks:
     """What a backward pass does beyond the plain loop, when any of it is asked for: stale-value checks,
     grad(inputs=...) captures, anomaly checks, create_graph and the viz trace (``on_step``)."""
 
-    __slots__ = ("create_graph", "inputs", "captured", "on_step", "steps")
+    __slots__ = ("create_graph", "inputs", "captured", "on_step", "steps", "verify_claims")
 
     def __init__(self, create_graph, inputs, on_step):
         self.create_graph, self.inputs, self.on_step = create_graph, inputs, on_step
+        self.verify_claims = _anomaly_enabled or _verifying_claims  # exact_grads claims: in anomaly mode and gradcheck
         self.captured = None if inputs is None else {id(t): None for t in inputs}  # id(tensor) -> its gradient
         self.steps = 0  # the nodes visited so far
 
@@ -790,7 +790,7 @@ class _Hooks:
             input_grads = type(node).backward(node, grad)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
-        if node.exact_grads and not self.create_graph:
+        if self.verify_claims and node.exact_grads and not self.create_graph:
             _verify_exact_grads(node, grad, input_grads)
         if self.on_step is not None:
             if len(input_grads) != len(node.parents):
@@ -809,6 +809,23 @@ class _Hooks:
         return [None if captured[id(t)] is None else _as_grad_tensor(captured[id(t)], copy=True) for t in self.inputs]
 
 
+_verifying_claims = False  # True while gradcheck computes its gradients (see verifying_claims)
+# (np.may_share_memory without the Python-level __array_function__ dispatch it runs first)
+_may_share_memory = getattr(np.may_share_memory, "_implementation", np.may_share_memory)
+
+
+@contextlib.contextmanager
+def verifying_claims():
+    """Inside the block every backward verifies the ``exact_grads`` claims of the ops it runs (gradcheck's own
+    backward passes do; anomaly mode always does)."""
+    global _verifying_claims
+    outer, _verifying_claims = _verifying_claims, True
+    try:
+        yield
+    finally:
+        _verifying_claims = outer
+
+
 def _verify_exact_grads(node, grad, input_grads):
     """Refuse a backward whose node claims ``exact_grads`` but returned a gradient that would need fitting, or one
     that is not a new array of its own (it may overlap the incoming gradient, an input, a saved value or another
@@ -818,18 +835,24 @@ def _verify_exact_grads(node, grad, input_grads):
     for position, (parent, input_grad) in enumerate(zip(node.parents, input_grads)):
         if parent is None or input_grad is None:
             continue
-        claim = f"{node.name} claims exact_grads, but its backward returned"
         if type(input_grad) is not _ndarray or input_grad.shape != parent.data.shape or \
                 input_grad.dtype is not parent.data.dtype:
             got = (f"a {type(input_grad).__name__}" if not isinstance(input_grad, np.ndarray)
                    else f"{input_grad.shape} {input_grad.dtype}")
-            raise RuntimeError(f"{claim} {got} as the gradient of input {position}, which is "
-                               f"{_shape(parent.data)} {parent.data.dtype}")
+            raise RuntimeError(f"{node.name} claims exact_grads, but its backward returned {got} as the gradient of "
+                               f"input {position}, which is {_shape(parent.data)} {parent.data.dtype}")
         siblings = [g for i, g in enumerate(input_grads) if i != position and isinstance(g, np.ndarray)]
-        if not input_grad.flags.writeable or any(np.may_share_memory(input_grad, other) for other in others + siblings):
-            raise RuntimeError(f"{claim} an array that is not new as the gradient of input {position} (read-only, "
-                               "or sharing memory with the incoming gradient, an input, a saved value or another "
-                               "gradient)")
+        if not input_grad.flags.writeable or _overlaps(input_grad, others + siblings):
+            raise RuntimeError(f"{node.name} claims exact_grads, but its backward returned an array that is not new as "
+                               f"the gradient of input {position} (read-only, or sharing memory with the incoming "
+                               "gradient, an input, a saved value or another gradient)")
+
+
+def _overlaps(array, others):
+    """True when ``array`` shares memory with one of ``others`` (itself included, if it is among them)."""
+    if array.base is None:  # it owns its memory: only itself and views of it overlap it (no bounds computed)
+        return any(o is array or (o.base is not None and _root_array(o) is array) for o in others)
+    return any(_may_share_memory(array, o) for o in others)
 
 
 def _freed_error(node):
