@@ -662,8 +662,8 @@ def test_gradients_of_exact_grads_ops_are_handed_to_leaves_as_they_are():
 
 
 def test_built_in_exact_grads_claims_hold_for_mixed_dtypes_and_shapes():
-    """Linear claims exact gradients only when its input, weight and bias share a dtype; tanh always (0-d too);
-    BCE-with-logits on its usual path. Inside verifying_claims() (what gradcheck uses) every claim is verified."""
+    """Linear claims exact gradients only when its input, weight and bias share a dtype; tanh, sigmoid and relu
+    always (0-d too); BCE-with-logits on its usual path. Inside verifying_claims() (what gradcheck uses) every claim is verified."""
     from tinygrad_dl import nn
     import tinygrad_dl.nn.functional as F
     rng = np.random.default_rng(0)
@@ -676,10 +676,11 @@ def test_built_in_exact_grads_claims_hold_for_mixed_dtypes_and_shapes():
         with verifying_claims():
             grads = tg.grad(out.tanh().sum(), [x, w, b])
         assert [g.dtype for g in grads] == [x_dtype, w_dtype, w_dtype] and grads[0].shape == x_shape
-    for value in (leaf(0.3), leaf(0.3, np.float32), leaf([[0.5, -2.0]], np.float32)):
-        with verifying_claims():
-            (grad,) = tg.grad(value.tanh().sum(), [value])
-        assert grad.shape == value.shape and grad.dtype == value.dtype
+    for value in (leaf(0.3), leaf(0.3, np.float32), leaf([[0.5, -2.0]], np.float32), leaf([1.5, -1.0], np.float16)):
+        for op in (Tensor.tanh, Tensor.sigmoid, Tensor.relu):
+            with verifying_claims():
+                (grad,) = tg.grad(op(value).sum(), [value])
+            assert grad.shape == value.shape and grad.dtype == value.dtype
     z, y = leaf(rng.standard_normal((6, 1))), Tensor(np.ones((6, 1)))
     loss = nn.BCEWithLogitsLoss()(z, y)
     assert loss.grad_fn.exact_grads

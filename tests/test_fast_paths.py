@@ -242,6 +242,24 @@ def test_tanh_gradient_is_built_in_one_fresh_array(shape, dtype):
     np.testing.assert_array_equal(x.grad.data, expected)
 
 
+@pytest.mark.parametrize("shape", [(), (7,), (5, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_and_relu_gradients_are_the_plain_products(shape, dtype):
+    """sigmoid's gradient is (grad * s) * (1 - s) bit for bit (the course's order) in a new array; relu's is
+    grad * (x > 0); both keep x's shape and dtype, 0-d included."""
+    rng = np.random.default_rng(len(shape))
+    values, grad = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    x = leaf(values, dtype)
+    x.sigmoid().backward(grad)
+    s = x.sigmoid().data
+    assert type(x.grad.data) is np.ndarray and x.grad.shape == shape and x.grad.dtype == dtype
+    np.testing.assert_array_equal(x.grad.data, grad * s * (1 - s))
+    y = leaf(values, dtype)
+    y.relu().backward(grad)
+    assert type(y.grad.data) is np.ndarray and y.grad.dtype == dtype
+    np.testing.assert_array_equal(y.grad.data, grad * (values > 0))
+
+
 def test_sigmoid_of_zero_d_and_integer_inputs():
     assert generic.sigmoid(np.float64(0.0)) == 0.5
     assert Tensor(np.array(0.0)).sigmoid().data.shape == ()
