@@ -86,11 +86,10 @@ class Linear(Function):
             ctx.exact_grads = True  # every gradient in its input's shape and dtype (see autograd.Function)
         try:
             if x.ndim == 2:
-                # ndarray.dot: the 2-d product with less dispatch than matmul, and than np.dot, which runs a Python
-                # __array_function__ dispatcher first (dot would scale a 0-d input by the weight and loops without BLAS
-                # past 2-d: those take matmul). OpenBLAS multiplies a tall batch by a small
-                # transposed weight up to 2.5x slower than by a contiguous copy of it (400 x (4, 2): 2.1 vs 1.2 us); a
-                # weight of one row or one column is contiguous either way
+                # ndarray.dot: less dispatch than matmul and than np.dot, whose Python-level __array_function__
+                # dispatcher runs first (dot would scale a 0-d input and loops without BLAS past 2-d: those take
+                # matmul). OpenBLAS multiplies a tall batch by a small transposed weight up to 2.5x slower than by a
+                # contiguous copy of it (400 x (4, 2): 2.1 vs 1.2 us); one row or column is contiguous either way.
                 out_features, in_features = weight.shape
                 small = weight.size <= 256 and out_features > 1 and in_features > 1
                 weight_t = weight.T.copy() if small and len(x) >= 128 else weight.T

@@ -289,9 +289,7 @@ class Tanh(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         if type(grad) is np.ndarray:  # (the engine hands grad in out's shape and dtype)
-            if out.ndim:
-                # grad * (1 - out²) in one fresh array instead of three: the same products, in a training step's hot
-                # path
+            if out.ndim:  # grad * (1 - out²) in one fresh array instead of three: the same products
                 slope = np.square(out)
                 np.subtract(_ONE[slope.dtype], slope, out=slope)
                 return np.multiply(slope, grad, out=slope)
