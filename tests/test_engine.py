@@ -582,24 +582,25 @@ def test_a_custom_gradient_that_broadcasts_to_its_input_is_fitted(returned, inpu
 
 
 class _ClaimsExact(Function):
-    """x * 2 whose backward returns a gradient of the wrong kind, while claiming exact_grads."""
+    """x * 2 (or a * b) claiming exact_grads, with the backward a test gives it: ``returned(ctx, grad)``."""
 
     exact_grads = True
     returned = None
 
     @staticmethod
-    def forward(ctx, x):
-        return x * 2
+    def forward(ctx, *arrays):
+        ctx.save_for_backward(*arrays)
+        return arrays[0] * 2 if len(arrays) == 1 else arrays[0] * arrays[1]
 
     @staticmethod
     def backward(ctx, grad):
-        return _ClaimsExact.returned(grad)
+        return _ClaimsExact.returned(ctx, grad)
 
 
 @pytest.mark.parametrize("returned, problem", [
-    (lambda grad: grad.sum(axis=0), r"\(3,\) float64 as the gradient of input 0, which is \(2, 3\) float64"),
-    (lambda grad: grad.astype(np.float32), r"\(2, 3\) float32 as the gradient of input 0"),
-    (lambda grad: float(grad.sum()), r"a float as the gradient of input 0"),
+    (lambda ctx, grad: grad.sum(axis=0), r"\(3,\) float64 as the gradient of input 0, which is \(2, 3\) float64"),
+    (lambda ctx, grad: grad.astype(np.float32), r"\(2, 3\) float32 as the gradient of input 0"),
+    (lambda ctx, grad: float(grad.sum()), r"a float as the gradient of input 0"),
 ])
 def test_a_false_exact_grads_claim_is_caught_by_every_checked_backward(returned, problem):
     """exact_grads lets a plain backward skip fitting; gradcheck and anomaly mode verify the claim."""
@@ -610,22 +611,6 @@ def test_a_false_exact_grads_claim_is_caught_by_every_checked_backward(returned,
         gradcheck(_ClaimsExact.apply, [x])
     with tg.detect_anomaly(), pytest.raises(RuntimeError, match=message):
         _ClaimsExact.apply(x).sum().backward()
-
-
-class _ClaimsExactTwice(Function):
-    """a * b claiming exact_grads, with a backward given by the test."""
-
-    exact_grads = True
-    returned = None
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a * b
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _ClaimsExactTwice.returned(ctx, grad)
 
 
 def _read_only(array):
@@ -644,9 +629,9 @@ def _read_only(array):
 def test_an_exact_grads_claim_also_promises_new_arrays(returned):
     """The engine adds into an exact_grads op's gradients and hands them to leaves as they are: each must be a new
     array of its own. gradcheck refuses one that is not; a plain backward would have shared it."""
-    _ClaimsExactTwice.returned = staticmethod(returned)
+    _ClaimsExact.returned = staticmethod(returned)
     with pytest.raises(RuntimeError, match="claims exact_grads, but its backward returned an array that is not new"):
-        gradcheck(lambda a, b: _ClaimsExactTwice.apply(a, b).sum() * 2, [np.array([1.0, 2.0]), np.array([3.0, 4.0])])
+        gradcheck(lambda a, b: _ClaimsExact.apply(a, b).sum() * 2, [np.array([1.0, 2.0]), np.array([3.0, 4.0])])
 
 
 def test_gradients_of_exact_grads_ops_are_handed_to_leaves_as_they_are():
