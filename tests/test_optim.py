@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from tinygrad_dl import Tensor, optim
+from tinygrad_dl import Tensor, nn, optim
 
 SHAPES = [(2, 3), (2, 1), (3, 3), (3, 1)]  # W1, b1, W2, b2 of the course's test cases
 
@@ -754,3 +754,30 @@ def test_a_graph_that_saved_a_parameter_refuses_to_backward_after_a_step():
     optim.SGD([w], lr=0.1).step()
     with pytest.raises(RuntimeError, match="in place"):
         loss.backward()
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1), lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: optim.Adam(ps, lr=0.01)])
+def test_a_trained_model_and_its_optimizer_deep_copy_and_pickle(make):
+    """copy.deepcopy(model) after some steps (a best-so-far snapshot) and pickling a parameter must keep working:
+    nothing a training step leaves on parameters or optimizers (caches, notes for the engine) may hold what cannot be
+    copied or pickled."""
+    import copy
+    import pickle
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    optimizer = make(model.parameters())
+    x, y = Tensor(np.ones((8, 3), np.float32)), Tensor(np.zeros((8, 1), np.float32))
+    for _ in range(2):
+        optimizer.zero_grad()
+        nn.MSELoss()(model(x), y).backward()
+        optimizer.step()
+    for original in (model, optimizer):
+        assert type(copy.deepcopy(original)) is type(original)
+    for param in model.parameters():
+        twin = pickle.loads(pickle.dumps(param))
+        np.testing.assert_array_equal(twin.data, param.data)
+        np.testing.assert_array_equal(twin.grad.data, param.grad.data)
+    snapshot = copy.deepcopy(model)
+    optimizer.step()  # changes the model, not its snapshot
+    assert not np.array_equal(snapshot[0].weight.data, model[0].weight.data)
