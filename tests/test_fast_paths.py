@@ -1,12 +1,13 @@
 """The shortcuts taken for speed give exactly what the plain computation gives.
 
 Each fast path (slice gradients added straight into one array, leaf gradients accumulated in place, the
-in-place sigmoid, tanh's gradient in one array, the bias gradient by ones @ grad, a one-unit layer's input gradient by np.dot, the loss's
-fused backward, the gradient reductions of broadcast inputs, the per-thread scope a module call switches itself,
-Linear's three-input recording, the optimizer's shortcut for plain SGD, gradients stored as arrays until ``.grad``
-is read, the LSTM's loops without temporaries, 0-d arrays in place of Python numbers) is checked against the computation
-it replaces, bit for bit where the old code's arithmetic is kept, and against central differences where it is
-a new gradient path.
+in-place sigmoid, tanh's and sigmoid's gradients in one array, the bias gradient by ones @ grad, Linear's products
+by ndarray.dot, the loss's fused backward, the gradient reductions of broadcast inputs, the per-thread scope a
+module call switches itself, Linear's three-input recording, the optimizer's shortcut for plain SGD, gradients
+stored as arrays until ``.grad`` is read, the LSTM's loops without temporaries, 0-d arrays in place of Python
+numbers) is checked against the computation it replaces, bit for bit where the old code's arithmetic is kept, and
+against central differences where it is a new gradient path. (The ops' ``exact_grads`` claims are tested in
+test_engine.py.)
 """
 import math
 import warnings
