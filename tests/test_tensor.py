@@ -281,3 +281,30 @@ def test_exp_log_sqrt_edge_values_behave_like_numpy(name, values, dtype):
 def test_exp_overflow_warns_like_numpy():
     with pytest.warns(RuntimeWarning, match="overflow"):
         Tensor(np.array([1e3])).exp()
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_ndarray_subclasses_become_plain_arrays():
+    """np.matrix makes * a matrix product: as a Tensor's data or as an operand it must act as a plain array (the
+    elementwise product), and the gradient must be the elementwise one too."""
+    m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    plain = np.array([[1.0, 2.0], [3.0, 4.0]])
+    t = Tensor(m, requires_grad=True)
+    assert type(t.data) is np.ndarray
+    np.testing.assert_array_equal((t * t).data, plain * plain)
+    u = Tensor(plain.copy(), requires_grad=True)
+    for product in (u * m, m * u, u + m - m * u):
+        assert type(product.data) is np.ndarray
+    np.testing.assert_array_equal((u * m).data, plain * plain)
+    np.testing.assert_array_equal((m * u).data, plain * plain)
+    (u * m).sum().backward()
+    np.testing.assert_array_equal(u.grad.data, plain)
+
+
+def test_masked_arrays_are_refused_clearly():
+    """A masked array's mask would be dropped silently: refused, naming the way out."""
+    masked = np.ma.array([1.0, 2.0, 3.0], mask=[0, 1, 0])
+    with pytest.raises(TypeError, match=r"Tensor: masked arrays are not supported.*filled"):
+        Tensor(masked)
+    with pytest.raises(TypeError, match=r"mul: masked arrays are not supported.*filled"):
+        Tensor(np.ones(3)) * masked

@@ -228,7 +228,7 @@ class Function:
                     parents.append(x)
                     needs.append(True)
                     continue
-            elif type(x) in _SCALARS or x is None or isinstance(x, _PASS_THROUGH):
+            elif type(x) in _SCALARS or x is None or type(x) is _ndarray or isinstance(x, _PASS_THROUGH):
                 arrays.append(x)
             else:
                 arrays.append(_operand_array(cls, x, inputs))
@@ -265,12 +265,14 @@ def apply_binary(cls, a, b, kwargs=None):
     if isinstance(a, Tensor):
         a_data, a_needs = a.data, a.requires_grad
     else:  # a number or an array is handed to forward as it is (a Python scalar stays weak)
-        a_data = a if type(a) in _SCALARS or a is None or isinstance(a, _PASS_THROUGH) else _operand_array(cls, a, (a, b))
+        a_data = a if type(a) in _SCALARS or a is None or type(a) is _ndarray or isinstance(a, _PASS_THROUGH) else \
+            _operand_array(cls, a, (a, b))
         a_needs = False
     if isinstance(b, Tensor):
         b_data, b_needs = b.data, b.requires_grad
     else:
-        b_data = b if type(b) in _SCALARS or b is None or isinstance(b, _PASS_THROUGH) else _operand_array(cls, b, (a, b))
+        b_data = b if type(b) in _SCALARS or b is None or type(b) is _ndarray or isinstance(b, _PASS_THROUGH) else \
+            _operand_array(cls, b, (a, b))
         b_needs = False
     ctx = _new(cls)
     ctx.saved_tensors = ()
@@ -327,7 +329,9 @@ def _output(cls, ctx, out, parents, inputs, arrays):
 _node_counter = itertools.count()
 _new, _ndarray, _weak_reference = object.__new__, np.ndarray, weakref.ref  # module-level names: one lookup fewer
 _SCALARS = frozenset((float, int, bool))  # the common non-Tensor operands, checked by one set lookup
-_PASS_THROUGH = (np.ndarray, int, float, bool, np.generic)  # handed to forward as they are (Python scalars stay weak)
+# handed to forward as they are (Python scalars stay weak); an ndarray only when it is exactly one (np.matrix's * is a
+# matrix product: a subclass becomes a plain array)
+_PASS_THROUGH = (int, float, bool, np.generic)
 _ONE_GRAD, _NO_GRAD, _NO_GRADS, _NO_GRADS3 = (True,), (False,), (False, False), (False, False, False)
 _anomaly_enabled = False  # switched by detect_anomaly() (anomaly.py); read once per op
 
@@ -343,11 +347,14 @@ def _label(op):
 def _operand_array(op, value, inputs):
     """A non-Tensor operand (a list, a nested list...) as an array of numbers, or a clear error."""
     described = _describe_inputs([x.data if isinstance(x, Tensor) else x for x in inputs])
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"{_label(op)}: the operand {_short_repr(value)} is not an array of numbers ({err}); "
-                         f"nested lists must all have the same length (inputs: {described})") from None
+    if isinstance(value, np.ndarray):  # a subclass (np.matrix...): as a plain array (a masked one is refused)
+        array = plain_array(_label(op), value)
+    else:
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{_label(op)}: the operand {_short_repr(value)} is not an array of numbers ({err}); "
+                             f"nested lists must all have the same length (inputs: {described})") from None
     if array.dtype.kind not in "biufc":
         raise TypeError(f"{_label(op)}: unsupported operand {_short_repr(value)} of type {type(value).__name__}; "
                         f"operands are Tensors, NumPy arrays, numbers or lists of numbers (inputs: {described})")
@@ -979,4 +986,4 @@ def _as_list(op, what, values):
 
 
 from . import anomaly  # noqa: E402  (anomaly mode's checks; it reads this module's flags)
-from .tensor import Tensor  # noqa: E402  (tensor.py builds on Function; imported last to close the cycle)
+from .tensor import Tensor, plain_array  # noqa: E402  (tensor.py builds on Function; imported last to close the cycle)

@@ -37,6 +37,8 @@ def _as_array(data, dtype=None, op="Tensor"):
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, np.ndarray):
+        if type(data) is not np.ndarray:
+            data = plain_array(op, data)
         if data.dtype.kind not in _NUMBER_KINDS:
             raise TypeError(f"{op}: tensors hold numbers, but the array has dtype {data.dtype} (shape {data.shape})")
         return data if dtype is None else data.astype(checked_dtype(op, dtype), copy=False)
@@ -57,6 +59,15 @@ def _as_array(data, dtype=None, op="Tensor"):
     if not isinstance(data, np.generic) and array.dtype.kind in "iuf":
         array = array.astype(DEFAULT_DTYPE)
     return array
+
+
+def plain_array(op, array):
+    """An ndarray subclass as a plain array (np.matrix's * is a matrix product, and operators would follow it); a
+    masked array is refused, since its mask would be dropped silently."""
+    if isinstance(array, np.ma.MaskedArray):
+        raise TypeError(f"{op}: masked arrays are not supported (the mask would be ignored); pass "
+                        "array.filled(value) or the unmasked values, array.compressed()")
+    return np.asarray(array)
 
 
 def _describe(value):
