@@ -348,7 +348,7 @@ def _operand_array(op, value, inputs):
     """A non-Tensor operand (a list, a nested list...) as an array of numbers, or a clear error."""
     described = _describe_inputs([x.data if isinstance(x, Tensor) else x for x in inputs])
     if isinstance(value, np.ndarray):  # a subclass (np.matrix...): as a plain array (a masked one is refused)
-        array = plain_array(_label(op), value)
+        array = _plain_array(_label(op), value)
     else:
         try:
             array = np.asarray(value)
@@ -986,4 +986,4 @@ def _as_list(op, what, values):
 
 
 from . import anomaly  # noqa: E402  (anomaly mode's checks; it reads this module's flags)
-from .tensor import Tensor, plain_array  # noqa: E402  (tensor.py builds on Function; imported last to close the cycle)
+from .tensor import Tensor, _plain_array  # noqa: E402  (tensor.py builds on Function; imported last to close the cycle)

@@ -38,7 +38,7 @@ def _as_array(data, dtype=None, op="Tensor"):
         data = data.data
     if isinstance(data, np.ndarray):
         if type(data) is not np.ndarray:
-            data = plain_array(op, data)
+            data = _plain_array(op, data)
         if data.dtype.kind not in _NUMBER_KINDS:
             raise TypeError(f"{op}: tensors hold numbers, but the array has dtype {data.dtype} (shape {data.shape})")
         return data if dtype is None else data.astype(checked_dtype(op, dtype), copy=False)
@@ -61,7 +61,7 @@ def _as_array(data, dtype=None, op="Tensor"):
     return array
 
 
-def plain_array(op, array):
+def _plain_array(op, array):
     """An ndarray subclass as a plain array (np.matrix's * is a matrix product, and operators would follow it); a
     masked array is refused, since its mask would be dropped silently."""
     if isinstance(array, np.ma.MaskedArray):
