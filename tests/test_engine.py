@@ -648,7 +648,8 @@ def test_gradients_of_exact_grads_ops_are_handed_to_leaves_as_they_are():
 
 def test_built_in_exact_grads_claims_hold_for_mixed_dtypes_and_shapes():
     """Linear claims exact gradients only when its input, weight and bias share a dtype; tanh, sigmoid and relu
-    always (0-d too); BCE-with-logits on its usual path. Inside verifying_claims() (what gradcheck uses) every claim is verified."""
+    always (0-d too); BCE-with-logits on its usual path. Inside verifying_claims() (what gradcheck uses) every claim
+    is verified."""
     from tinygrad_dl import nn
     import tinygrad_dl.nn.functional as F
     rng = np.random.default_rng(0)
