@@ -111,11 +111,13 @@ class Linear(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         grad_2d = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
         grad_x = grad_w = grad_b = None
+        if need_w and x.ndim != 2:  # x with its leading axes flattened, like grad_2d
+            x = x.reshape(-1, x.shape[-1])
         if type(grad_2d) is _ndarray:  # arrays: ndarray.dot, the 2-d products with the least dispatch (see forward)
             if need_x:
                 grad_x = grad_2d.dot(weight)
             if need_w:
-                grad_w = grad_2d.T.dot(x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+                grad_w = grad_2d.T.dot(x)
             if need_b:
                 # the column sums as ones @ grad_2d, one BLAS product: NumPy's sum(axis=0) adds many short rows one
                 # after the other (a (400, 4) gradient took longer than the matmuls around it)
@@ -124,7 +126,7 @@ class Linear(Function):
             if need_x:
                 grad_x = grad_2d @ weight
             if need_w:
-                grad_w = grad_2d.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+                grad_w = grad_2d.T @ x
             if need_b:
                 grad_b = grad_2d.sum(axis=0)
         if grad_x is not None and grad.ndim != 2:  # x had the gradient's leading axes and in_features

@@ -228,7 +228,7 @@ class Function:
                     parents.append(x)
                     needs.append(True)
                     continue
-            elif type(x) in _SCALARS or x is None or type(x) is _ndarray or isinstance(x, _PASS_THROUGH):
+            elif type(x) in _PASSED or isinstance(x, _PASS_THROUGH):
                 arrays.append(x)
             else:
                 arrays.append(_operand_array(cls, x, inputs))
@@ -265,14 +265,12 @@ def apply_binary(cls, a, b, kwargs=None):
     if isinstance(a, Tensor):
         a_data, a_needs = a.data, a.requires_grad
     else:  # a number or an array is handed to forward as it is (a Python scalar stays weak)
-        a_data = a if type(a) in _SCALARS or a is None or type(a) is _ndarray or isinstance(a, _PASS_THROUGH) else \
-            _operand_array(cls, a, (a, b))
+        a_data = a if type(a) in _PASSED or isinstance(a, _PASS_THROUGH) else _operand_array(cls, a, (a, b))
         a_needs = False
     if isinstance(b, Tensor):
         b_data, b_needs = b.data, b.requires_grad
     else:
-        b_data = b if type(b) in _SCALARS or b is None or type(b) is _ndarray or isinstance(b, _PASS_THROUGH) else \
-            _operand_array(cls, b, (a, b))
+        b_data = b if type(b) in _PASSED or isinstance(b, _PASS_THROUGH) else _operand_array(cls, b, (a, b))
         b_needs = False
     ctx = _new(cls)
     ctx.saved_tensors = ()
@@ -328,9 +326,10 @@ def _output(cls, ctx, out, parents, inputs, arrays):
 
 _node_counter = itertools.count()
 _new, _ndarray, _weak_reference = object.__new__, np.ndarray, weakref.ref  # module-level names: one lookup fewer
-_SCALARS = frozenset((float, int, bool))  # the common non-Tensor operands, checked by one set lookup
-# handed to forward as they are (Python scalars stay weak); an ndarray only when it is exactly one (np.matrix's * is a
-# matrix product: a subclass becomes a plain array)
+# Non-Tensor operands handed to forward as they are (Python scalars stay weak): the common types by one set lookup,
+# then subclasses of the numbers and NumPy scalars. An ndarray only when it is exactly one (np.matrix's * is a matrix
+# product: a subclass becomes a plain array).
+_PASSED = frozenset((float, int, bool, type(None), np.ndarray))
 _PASS_THROUGH = (int, float, bool, np.generic)
 _ONE_GRAD, _NO_GRAD, _NO_GRADS, _NO_GRADS3 = (True,), (False,), (False, False), (False, False, False)
 _anomaly_enabled = False  # switched by detect_anomaly() (anomaly.py); read once per op
@@ -930,13 +929,13 @@ def _write_leaf_grads(leaf_grads, owned):
     # reshape's backward passes a view on), is copied for the second, so no two gradients share memory
     seen = set()
     for leaf, grad in leaf_grads.items():
-        if leaf in owned and leaf._grad is None:  # an array the engine or an exact_grads op made for this leaf alone
+        current = leaf._grad
+        if current is None and leaf in owned:  # an array the engine or an exact_grads op made for this leaf alone
             leaf._grad = grad
             continue
         key = id(grad if type(grad) is not _ndarray or grad.base is None else _root_array(grad))
-        current = leaf._grad
-        if current is None and type(grad) is _ndarray and key not in seen and (leaf in owned or grad.flags.writeable):
-            leaf._grad = grad  # the common case
+        if current is None and type(grad) is _ndarray and key not in seen and grad.flags.writeable:
+            leaf._grad = grad  # a fresh array nobody else was handed
         elif current is None:
             # a Tensor (create_graph), a read-only broadcast view, or the very array another leaf got (a + b)
             leaf._grad = _as_grad_tensor(grad, copy=key in seen)
